@@ -1,0 +1,1 @@
+"""Audit: append-only, hash-chained event log."""

@@ -1,0 +1,1 @@
+"""Catalog: datasets published by source departments into the domain (R7, A26)."""

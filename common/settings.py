@@ -1,0 +1,92 @@
+"""Typed settings, read from the environment (prefix ``SHUYU_``) once, then handed down.
+
+Nothing here is a module-level singleton: ``create_app(settings)`` and the CLI build one ``Settings``
+and pass it to whatever needs it.
+
+>>> s = Settings(data_dir="/tmp/shuyu-doc")
+>>> s.database_url
+'sqlite:////tmp/shuyu-doc/shuyu.db'
+>>> s.domain_store_dir.name
+'domain'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CatalogSettings(BaseModel):
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    profile_sample_rows: int = Field(default=500, gt=0)
+
+
+class PolicySettings(BaseModel):
+    max_sql_chars: int = Field(default=20_000, gt=0)
+    max_sql_depth: int = Field(default=64, gt=0)
+    default_k: int = Field(default=10, ge=2)
+
+
+class SandboxSettings(BaseModel):
+    backend: Literal["process", "docker"] = "process"
+    # Runs jobs without bubblewrap. Only for a developer's laptop; never set in production.
+    allow_unsandboxed: bool = False
+    bwrap_path: str = "bwrap"
+    wall_seconds: float = Field(default=120.0, gt=0)
+    memory_mb: int = Field(default=2048, gt=0)
+    threads: int = Field(default=2, gt=0)
+    max_temp_mb: int = Field(default=1024, gt=0)
+    max_output_rows: int = Field(default=100_000, gt=0)
+    max_output_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    per_org_concurrency: int = Field(default=2, gt=0)
+    per_org_queue_cap: int = Field(default=20, gt=0)
+    workers: int = Field(default=2, ge=0)
+    docker_image: str = "shuyu:latest"
+
+
+class AuditSettings(BaseModel):
+    hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHUYU_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("./shuyu-data")
+    database_url: str | None = None
+    max_request_bytes: int = Field(default=600 * 1024 * 1024, gt=0)
+    catalog: CatalogSettings = CatalogSettings()
+    policy: PolicySettings = PolicySettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        self.data_dir = Path(self.data_dir).expanduser().absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'shuyu.db'}"
+        return self
+
+    @property
+    def domain_store_dir(self) -> Path:
+        """Where raw datasets live as Parquet: inside the domain, never served."""
+        return self.data_dir / "domain"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def scoped_dir(self) -> Path:
+        """Per-grant scoped copies, the only data a sandbox ever mounts."""
+        return self.data_dir / "scoped"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "results"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.domain_store_dir, self.staging_dir, self.scoped_dir, self.results_dir):
+            path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Gateway: the composition root — FastAPI app, auth, routes, error mapping, CLI."""

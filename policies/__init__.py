@@ -1,0 +1,1 @@
+"""Policies: grants, column rules, the SQL checker and rewrite, DP budgets (Annex 2)."""

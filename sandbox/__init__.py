@@ -1,0 +1,1 @@
+"""Sandbox: isolated execution of checked SQL and the output gate, the only way out."""
