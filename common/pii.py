@@ -1,0 +1,314 @@
+"""Offline PII detection for PRC identifiers, built on presidio with a blank spaCy pipeline.
+
+Shared by catalog profiling (column suggestions on upload) and the sandbox output gate (scan every string
+cell before release). Nothing here downloads anything: the NLP engine loads ``spacy.blank('zh')`` and
+``spacy.blank('en')`` (tokenizers only, no NER), and the registry holds ONLY the recognizers below.
+
+Entities:
+
+* ``CN_RESIDENT_ID`` — 18-character resident identity number (GB 11643-1999): area code, valid birth date,
+  sequence, ISO 7064 MOD 11-2 check character. Invalid check character or date = no hit.
+* ``CN_MOBILE`` — 11-digit mobile number ``1[3-9]x{9}``, optional ``+86``/``86`` prefix, not part of a longer
+  digit/letter run.
+* ``CN_USCC`` — 18-character unified social credit code (GB 32100-2015) with its MOD 31 check character.
+* ``BANK_CARD`` — 16 to 19 digits passing the Luhn check.
+* ``EMAIL_ADDRESS`` — e-mail address; the pattern uses no ``\\b`` so it also hits inside Chinese text.
+
+Findings carry offsets only, never the matched value; nothing in this module logs text.
+
+>>> [f.entity for f in scan_text("联系邮箱abc@x.cn谢谢")]
+['EMAIL_ADDRESS']
+>>> scan_values(["13800138000", "年收入 12345.67 元", None, "11010519491231002X"])
+Counter({'CN_MOBILE': 1, 'CN_RESIDENT_ID': 1})
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from presidio_analyzer import AnalyzerEngine
+
+__all__ = [
+    "ENTITIES", "PiiFinding", "scan_text", "scan_values", "valid_resident_id", "valid_uscc", "luhn_ok",
+    "resident_id_check_char", "uscc_check_char", "PERSONAL_ENTITIES",
+]
+
+CN_RESIDENT_ID = "CN_RESIDENT_ID"
+CN_MOBILE = "CN_MOBILE"
+CN_USCC = "CN_USCC"
+BANK_CARD = "BANK_CARD"
+EMAIL_ADDRESS = "EMAIL_ADDRESS"
+
+ENTITIES: tuple[str, ...] = (CN_RESIDENT_ID, CN_MOBILE, CN_USCC, BANK_CARD, EMAIL_ADDRESS)
+# Entities that identify a natural person (个人信息). A USCC identifies an organization.
+PERSONAL_ENTITIES: frozenset[str] = frozenset({CN_RESIDENT_ID, CN_MOBILE, BANK_CARD, EMAIL_ADDRESS})
+
+_LANGUAGE = "zh"
+
+# --------------------------------------------------------------------------------------------- checksums
+
+_RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RID_MAP = "10X98765432"
+_USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_INDEX = {c: i for i, c in enumerate(_USCC_CHARSET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Check character of a resident ID from its first 17 digits (GB 11643, ISO 7064 MOD 11-2).
+
+    >>> resident_id_check_char("11010519491231002")
+    'X'
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("expected 17 ASCII digits")
+    total = sum(int(c) * w for c, w in zip(first17, _RID_WEIGHTS))
+    return _RID_MAP[total % 11]
+
+
+def valid_resident_id(s: str) -> bool:
+    """True for an 18-character resident ID with a real birth date and a correct check character.
+
+    >>> valid_resident_id("11010519491231002X"), valid_resident_id("110105194912310021")
+    (True, False)
+    >>> valid_resident_id("110105194902300026")  # 30 February
+    False
+    """
+    if not isinstance(s, str) or len(s) != 18 or not s.isascii():
+        return False
+    body, check = s[:17], s[17].upper()
+    if not body.isdigit() or body[0] == "0":
+        return False
+    try:
+        born = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
+    except ValueError:
+        return False
+    if not (1800 <= born.year <= 2100):
+        return False
+    return resident_id_check_char(body) == check
+
+
+def uscc_check_char(first17: str) -> str:
+    """Check character of a unified social credit code from its first 17 characters (GB 32100, MOD 31).
+
+    >>> uscc_check_char("91350100M000100Y4")
+    '3'
+    """
+    if len(first17) != 17:
+        raise ValueError("expected 17 characters")
+    try:
+        total = sum(_USCC_INDEX[c] * w for c, w in zip(first17.upper(), _USCC_WEIGHTS))
+    except KeyError:
+        raise ValueError("character outside the USCC alphabet") from None
+    return _USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def valid_uscc(s: str) -> bool:
+    """True for an 18-character USCC (6-digit area code inside) with a correct check character.
+
+    >>> valid_uscc("91350100M000100Y43"), valid_uscc("91350100M000100Y44")
+    (True, False)
+    """
+    if not isinstance(s, str) or len(s) != 18:
+        return False
+    s = s.upper()
+    if any(c not in _USCC_INDEX for c in s) or not s[2:8].isdigit():
+        return False
+    return uscc_check_char(s[:17]) == s[17]
+
+
+def luhn_ok(s: str) -> bool:
+    """Luhn (mod 10) check over the digits of ``s``; spaces and dashes are ignored.
+
+    >>> luhn_ok("6222 0202 0000 0000 006"), luhn_ok("6222020200000000003")
+    (True, False)
+    >>> luhn_ok("4111111111111111")
+    True
+    """
+    if not isinstance(s, str):
+        return False
+    digits = s.replace(" ", "").replace("-", "")
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+# ------------------------------------------------------------------------------------------- recognizers
+# No \b anywhere: Chinese text has no word boundaries between a Han character and a digit in the sense we
+# need (and \b treats Han characters as word characters). Explicit ASCII lookarounds instead.
+
+_NB = r"(?<![0-9A-Za-z])"  # not preceded by an ASCII letter/digit
+_NA = r"(?![0-9A-Za-z])"  # not followed by one
+_USCC_CLASS = "[0-9A-HJ-NPQRTUWXY]"
+
+_RESIDENT_ID_RE = (
+    _NB + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]" + _NA
+)
+_MOBILE_RE = _NB + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:\d{8}|[ -]\d{4}[ -]\d{4})" + _NA
+_USCC_RE = _NB + f"{_USCC_CLASS}{{2}}\\d{{6}}{_USCC_CLASS}{{10}}" + _NA
+_BANK_CARD_RE = _NB + r"(?:[1-9]\d{15,18}|[1-9]\d{3}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?)" + _NA
+_EMAIL_RE = (
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+
+# One union of every recognizer pattern: a cell with no match here cannot produce any finding, because
+# the registry holds only these pattern recognizers (blank spaCy pipelines have no NER, and context
+# enhancement only raises scores of existing results). Used to skip the analyzer on clean cells.
+_CANDIDATE = re.compile("|".join(f"(?:{p})" for p in
+                                 (_RESIDENT_ID_RE, _MOBILE_RE, _USCC_RE, _BANK_CARD_RE, _EMAIL_RE)))
+
+# When two recognizers claim exactly the same span (an 18-digit string can satisfy several checksums by
+# chance), the more specific one wins.
+_PRIORITY = {CN_RESIDENT_ID: 0, CN_USCC: 1, BANK_CARD: 2, CN_MOBILE: 3, EMAIL_ADDRESS: 4}
+
+
+def _build_recognizers() -> list:
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    class ResidentIdRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=CN_RESIDENT_ID, name="CnResidentIdRecognizer", supported_language=_LANGUAGE,
+                patterns=[Pattern("cn_resident_id", _RESIDENT_ID_RE, 0.4)],
+                context=["身份证", "身份证号", "公民身份号码", "证件号"],
+            )
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return valid_resident_id(pattern_text)
+
+    class MobileRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=CN_MOBILE, name="CnMobileRecognizer", supported_language=_LANGUAGE,
+                patterns=[Pattern("cn_mobile", _MOBILE_RE, 0.6)],
+                context=["手机", "电话", "联系方式", "mobile", "phone"],
+            )
+
+    class UsccRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=CN_USCC, name="CnUsccRecognizer", supported_language=_LANGUAGE,
+                patterns=[Pattern("cn_uscc", _USCC_RE, 0.4)],
+                context=["统一社会信用代码", "信用代码"],
+            )
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return valid_uscc(pattern_text)
+
+    class BankCardRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=BANK_CARD, name="BankCardRecognizer", supported_language=_LANGUAGE,
+                patterns=[Pattern("bank_card", _BANK_CARD_RE, 0.4)],
+                context=["银行卡", "卡号", "账号"],
+            )
+
+        def validate_result(self, pattern_text: str) -> bool:
+            digits = pattern_text.replace(" ", "").replace("-", "")
+            return 16 <= len(digits) <= 19 and luhn_ok(digits)
+
+    class EmailRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=EMAIL_ADDRESS, name="CnEmailRecognizer", supported_language=_LANGUAGE,
+                patterns=[Pattern("email", _EMAIL_RE, 0.85)],
+                context=["邮箱", "email"],
+            )
+
+    return [ResidentIdRecognizer(), MobileRecognizer(), UsccRecognizer(), BankCardRecognizer(),
+            EmailRecognizer()]
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> "AnalyzerEngine":
+    """Build the analyzer once per process, on first use (never at import time)."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    class BlankSpacyNlpEngine(SpacyNlpEngine):
+        """Tokenizer-only pipelines: no model download, no NER (our recognizers are all patterns)."""
+
+        def __init__(self) -> None:
+            super().__init__(models=[{"lang_code": "zh", "model_name": "blank:zh"},
+                                     {"lang_code": "en", "model_name": "blank:en"}])
+
+        def load(self) -> None:
+            self.nlp = {"zh": spacy.blank("zh"), "en": spacy.blank("en")}
+
+    nlp_engine = BlankSpacyNlpEngine()
+    nlp_engine.load()
+    registry = RecognizerRegistry(recognizers=_build_recognizers(), supported_languages=[_LANGUAGE])
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[_LANGUAGE])
+
+
+# ------------------------------------------------------------------------------------------------- API
+
+@dataclass(frozen=True)
+class PiiFinding:
+    """One detected identifier: which entity, where (offsets into the scanned text), how sure."""
+
+    entity: str
+    start: int
+    end: int
+    score: float
+
+
+def scan_text(text: str) -> list[PiiFinding]:
+    """Find PRC identifiers in ``text``; returns offsets only, sorted by position.
+
+    >>> scan_text("手机+86 13800138000，身份证11010519491231002X")
+    [PiiFinding(entity='CN_MOBILE', start=2, end=17, score=0.6), PiiFinding(entity='CN_RESIDENT_ID', start=21, end=39, score=1.0)]
+    >>> scan_text("2024年合计 1234567.89 元")
+    []
+    """
+    if not text or not isinstance(text, str) or _CANDIDATE.search(text) is None:
+        return []
+    results = _analyzer().analyze(text=text, language=_LANGUAGE, entities=list(ENTITIES))
+    best: dict[tuple[int, int], PiiFinding] = {}
+    for r in results:
+        finding = PiiFinding(r.entity_type, r.start, r.end, round(float(r.score), 4))
+        key = (r.start, r.end)
+        held = best.get(key)
+        if held is None or _PRIORITY[finding.entity] < _PRIORITY[held.entity]:
+            best[key] = finding
+    return sorted(best.values(), key=lambda f: (f.start, f.end, _PRIORITY[f.entity]))
+
+
+def scan_values(values: Iterable[object], *, min_score: float = 0.5) -> Counter[str]:
+    """Count, per entity, how many cells hold at least one finding scoring ``>= min_score``.
+
+    ``None`` and non-string cells are skipped (identifiers stored as numbers must be cast by the caller).
+    Repeated values are scanned once per call.
+
+    >>> scan_values(["6222020200000000006", "6222020200000000003", "a@b.cn", "a@b.cn"])
+    Counter({'EMAIL_ADDRESS': 2, 'BANK_CARD': 1})
+    """
+    counts: Counter[str] = Counter()
+    seen: dict[str, frozenset[str]] = {}
+    for value in values:
+        if not isinstance(value, str) or not value:
+            continue
+        hit = seen.get(value)
+        if hit is None:
+            hit = frozenset(f.entity for f in scan_text(value) if f.score >= min_score)
+            if len(seen) < 100_000:
+                seen[value] = hit
+        counts.update(hit)
+    return counts
