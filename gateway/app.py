@@ -1,0 +1,36 @@
+"""The FastAPI application factory: the composition root for HTTP."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from common.clock import Clock
+from common.settings import Settings
+from gateway import errors
+from gateway.context import AppContext
+from gateway.limits import BodySizeLimit
+from gateway.routes import system
+
+ROUTERS = (system.router,)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
+    """Build the app from ``settings``. Nothing is read from the environment here."""
+    ctx = AppContext.build(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        ctx.close()
+
+    app = FastAPI(title="Shuyu 数域", version="0.1.0", lifespan=lifespan,
+                  description="Privacy-preserving data operation platform for public data: "
+                              "raw data stays in its domain, usable but invisible.")
+    app.state.ctx = ctx
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

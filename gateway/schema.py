@@ -1,0 +1,10 @@
+"""Every package's tables on one metadata, for Alembic and the schema-drift test.
+
+Importing the store modules registers their ORM classes on ``common.db.Base``; nothing else uses this.
+"""
+
+from common.db import Base
+import gateway.store  # noqa: F401
+import catalog.store  # noqa: F401
+
+metadata = Base.metadata
