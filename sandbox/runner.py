@@ -1,0 +1,447 @@
+"""Runner interface and the local process backend (bubblewrap) — DESIGN.md §4, layer 2.
+
+Every job runs ``sandbox/worker.py`` in a FRESH bubblewrap sandbox: all namespaces unshared (no network),
+a read-only root built from nothing but the Python runtime, the duckdb/pyarrow/numpy packages, the system
+shared libraries and the worker file; the scoped data read-only at ``/data``; a private size-capped tmpfs
+at ``/tmp``; rlimits set before exec; and a wall-clock kill of the whole sandbox.
+
+The job spec goes to the worker on stdin as JSON, the result comes back on stdout as an Arrow IPC stream
+and failures as one JSON line on stderr. A sandbox that dies never yields a (partial) table.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import io
+import json
+import logging
+import math
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Protocol, Sequence
+
+import pyarrow as pa
+import pyarrow.ipc
+
+from common.errors import SandboxError, SandboxUnavailable
+from common.settings import SandboxSettings
+from sandbox.scope import ScopedData
+
+log = logging.getLogger(__name__)
+
+WORKER_SOURCE = Path(__file__).resolve().with_name("worker.py")
+WORKER_DEST = "/opt/shuyu/worker.py"
+DATA_DEST = "/data"
+TEMP_DEST = "/tmp/duckdb"
+INSTALL_HINT = "install bubblewrap (apt-get install -y bubblewrap) or set sandbox.bwrap_path"
+# Distributions the worker imports; their files (and nothing else of site-packages) are bound.
+WORKER_DISTRIBUTIONS = ("duckdb", "pyarrow", "numpy")
+# Environment inside the sandbox (after --clearenv), besides PYTHONPATH.
+BASE_ENV = {
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
+POLL_SECONDS = 0.1
+STDERR_CAP = 64 * 1024
+# Address space beyond DuckDB's memory_limit: interpreter, pyarrow/numpy, thread stacks, allocator arenas.
+ADDRESS_SPACE_HEADROOM_MB = 2048
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    job_id: str
+    sql: str
+    scoped: ScopedData
+    wall_seconds: float
+    memory_mb: int
+    threads: int
+    max_temp_mb: int
+    max_output_rows: int
+    max_output_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: SandboxSettings, *, job_id: str, sql: str, scoped: ScopedData,
+                      max_output_rows: int | None = None) -> "RunSpec":
+        return cls(job_id=job_id, sql=sql, scoped=scoped, wall_seconds=settings.wall_seconds,
+                   memory_mb=settings.memory_mb, threads=settings.threads, max_temp_mb=settings.max_temp_mb,
+                   max_output_rows=min(max_output_rows or settings.max_output_rows, settings.max_output_rows),
+                   max_output_bytes=settings.max_output_bytes)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    ok: bool
+    table: pa.Table | None
+    error_kind: str | None
+    error_message: str | None
+    wall_ms: float
+    peak_rss_kb: int | None
+
+
+class Runner(Protocol):
+    def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome: ...
+
+
+def make_runner(settings: SandboxSettings) -> Runner:
+    """The configured backend. Raises SandboxUnavailable when it cannot isolate jobs."""
+    if settings.backend == "docker":
+        from sandbox.docker_runner import DockerRunner
+
+        return DockerRunner(settings)
+    return ProcessRunner(settings)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The sandbox profile
+
+
+@dataclass(frozen=True)
+class PythonRuntime:
+    """What of the host Python the worker needs: binds (host path -> same path) and PYTHONPATH entries."""
+
+    executable: str
+    ro_binds: tuple[str, ...]  # paths bound read-only at the same place
+    site_dirs: tuple[str, ...]  # site-packages directories masked by an empty tmpfs ...
+    site_entries: tuple[str, ...]  # ... into which only these entries are bound back
+
+    @property
+    def pythonpath(self) -> str:
+        return ":".join(self.site_dirs)
+
+    def command(self, script: str) -> list[str]:
+        # -s/-S: no user site, no site module (no .pth files); -P: no script dir on sys.path; -B: no .pyc.
+        # Not -I: it implies -E, which would drop the PYTHONPATH we set inside the cleared environment.
+        return [self.executable, "-s", "-S", "-P", "-B", script]
+
+
+def _distribution_entries(name: str) -> tuple[Path, set[str]]:
+    dist = importlib.metadata.distribution(name)
+    base = Path(dist.locate_file("")).resolve()
+    tops = set()
+    for f in dist.files or ():
+        first = Path(f).parts[0] if Path(f).parts else ""
+        if first and first != ".." and not first.startswith("/"):
+            tops.add(first)
+    return base, tops
+
+
+@functools.lru_cache(maxsize=1)
+def python_runtime() -> PythonRuntime:
+    exe = os.path.realpath(sys.executable)
+    binds: list[str] = []
+    for key in ("stdlib", "platstdlib"):
+        p = os.path.realpath(sysconfig.get_paths()[key])
+        if p not in binds:
+            binds.append(p)
+    binds.append(exe)
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        lib = Path(sysconfig.get_config_var("LIBDIR") or "") / (sysconfig.get_config_var("INSTSONAME") or "")
+        if lib.exists():
+            binds.append(str(lib))
+            real = os.path.realpath(lib)
+            if real != str(lib):
+                binds.append(real)
+    site_dirs: list[str] = []
+    entries: list[str] = []
+    for name in WORKER_DISTRIBUTIONS:
+        base, tops = _distribution_entries(name)
+        if str(base) not in site_dirs:
+            site_dirs.append(str(base))
+        for top in sorted(tops):
+            p = base / top
+            if p.exists() and str(p) not in entries:
+                entries.append(str(p))
+    return PythonRuntime(executable=exe, ro_binds=tuple(binds), site_dirs=tuple(site_dirs),
+                         site_entries=tuple(entries))
+
+
+def _system_library_args() -> list[str]:
+    args = ["--ro-bind", "/usr/lib", "/usr/lib"]
+    for d in ("/usr/lib64", "/usr/lib32", "/usr/libx32"):
+        if os.path.isdir(d) and not os.path.islink(d):
+            args += ["--ro-bind", d, d]
+    for d in ("/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    return args
+
+
+def build_bwrap_argv(bwrap: str, command: Sequence[str], *, data_dir: Path | None = None,
+                     files: Mapping[str, Path] | None = None, tmp_mb: int = 64,
+                     env: Mapping[str, str] | None = None) -> list[str]:
+    """The complete bubblewrap argv running ``command`` in the Shuyu sandbox profile.
+
+    ``data_dir`` is bound read-only at /data; ``files`` maps in-sandbox paths to host files bound read-only
+    (the worker, or a test probe). Everything else is absent: no /etc, no home, no project tree.
+    """
+    rt = python_runtime()
+    argv = [
+        bwrap,
+        "--unshare-all",  # user, ipc, pid, net (loopback only), uts, cgroup
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--uid", "65534", "--gid", "65534",
+        "--hostname", "sandbox",
+        *_system_library_args(),
+    ]
+    for p in rt.ro_binds:
+        argv += ["--ro-bind", p, p]
+    for site in rt.site_dirs:
+        argv += ["--tmpfs", site]
+    for entry in rt.site_entries:
+        argv += ["--ro-bind", entry, entry]
+    for site in rt.site_dirs:
+        argv += ["--remount-ro", site]
+    for dest, src in (files or {}).items():
+        argv += ["--ro-bind", str(src), dest]
+    if data_dir is not None:
+        argv += ["--ro-bind", str(data_dir), DATA_DEST]
+    argv += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(int(tmp_mb) * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+        "--remount-ro", "/",
+        "--chdir", "/tmp",
+        "--setenv", "PYTHONPATH", rt.pythonpath,
+    ]
+    for key, value in {**BASE_ENV, **(env or {})}.items():
+        argv += ["--setenv", key, value]
+    argv += ["--", *command]
+    return argv
+
+
+def limits_for(spec: RunSpec) -> dict[int, tuple[int, int]]:
+    """The rlimits applied to the sandbox (bwrap and the worker inherit them)."""
+    cpu = int(math.ceil(spec.wall_seconds * max(spec.threads, 1))) + 10
+    address = (spec.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * 1024 * 1024
+    fsize = max(spec.max_temp_mb, 1) * 1024 * 1024
+    return {
+        resource.RLIMIT_CPU: (cpu, cpu + 5),
+        resource.RLIMIT_AS: (address, address),
+        resource.RLIMIT_FSIZE: (fsize, fsize),
+        resource.RLIMIT_NOFILE: (1024, 1024),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+
+
+def _preexec(limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
+    def apply() -> None:
+        for which, (soft, hard) in limits.items():
+            cur_soft, cur_hard = resource.getrlimit(which)
+            if cur_hard != resource.RLIM_INFINITY:
+                hard = min(hard, cur_hard)
+                soft = min(soft, hard)
+            resource.setrlimit(which, (soft, hard))
+    return apply
+
+
+def tmpfs_mb(spec: RunSpec) -> int:
+    return spec.max_temp_mb + 64
+
+
+# --------------------------------------------------------------------------------------------------------
+# Process backend
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the whole sandbox: bwrap's process group (bwrap and, unsandboxed, the worker). Inside
+    bubblewrap the worker is in its own session but dies with bwrap (--die-with-parent, PID namespace)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _worker_error(stderr: bytes) -> tuple[str, str] | None:
+    """The last structured error line the worker wrote, if any."""
+    for line in reversed(stderr.decode("utf-8", "replace").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
+                return obj["kind"][:40], str(obj.get("message") or "")[:300]
+    return None
+
+
+_SIGNAL_KINDS = {signal.SIGXCPU: "cpu_limit", signal.SIGKILL: "killed", signal.SIGXFSZ: "file_size_limit"}
+
+
+class ProcessRunner:
+    """Runs each job in a fresh bubblewrap sandbox (or, only if explicitly allowed, a plain subprocess)."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self.bwrap = shutil.which(settings.bwrap_path)
+        if self.bwrap is None and not settings.allow_unsandboxed:
+            raise SandboxUnavailable(
+                f"bubblewrap ({settings.bwrap_path!r}) was not found, so jobs cannot be isolated: "
+                f"{INSTALL_HINT}", backend="process")
+        if self.bwrap is None:
+            log.warning("SANDBOX DISABLED: bubblewrap not found and sandbox.allow_unsandboxed=true; queries run "
+                        "as plain subprocesses WITHOUT isolation. Never use this in production.")
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.bwrap is not None
+
+    # -- command construction ------------------------------------------------------------------------
+    def job_payload(self, spec: RunSpec, data_dir: str, temp_dir: str) -> bytes:
+        root = Path(spec.scoped.root).resolve()
+        tables = []
+        for (dataset, table), path in sorted(spec.scoped.tables.items()):
+            rel = Path(path).resolve().relative_to(root)  # ValueError if outside the scope
+            tables.append([dataset, table, f"{data_dir.rstrip('/')}/{rel.as_posix()}"])
+        return json.dumps({
+            "sql": spec.sql, "tables": tables, "memory_mb": spec.memory_mb, "threads": spec.threads,
+            "max_temp_mb": spec.max_temp_mb, "max_rows": spec.max_output_rows,
+            "data_dir": data_dir, "temp_dir": temp_dir,
+        }).encode()
+
+    def command(self, spec: RunSpec) -> tuple[list[str], dict[str, str] | None, bytes, str | None]:
+        """(argv, env, stdin payload, host temp dir to clean up)."""
+        rt = python_runtime()
+        if self.bwrap is not None:
+            argv = build_bwrap_argv(self.bwrap, rt.command(WORKER_DEST), data_dir=spec.scoped.root,
+                                    files={WORKER_DEST: WORKER_SOURCE}, tmp_mb=tmpfs_mb(spec))
+            return argv, {}, self.job_payload(spec, DATA_DEST, TEMP_DEST), None
+        tmp = tempfile.mkdtemp(prefix=f"shuyu-unsandboxed-{spec.job_id[:16]}-")
+        log.warning("SANDBOX DISABLED: running job %s WITHOUT isolation (allow_unsandboxed=true)", spec.job_id)
+        env = {**BASE_ENV, "PYTHONPATH": rt.pythonpath}
+        payload = self.job_payload(spec, str(Path(spec.scoped.root).resolve()), str(Path(tmp) / "duckdb"))
+        return rt.command(str(WORKER_SOURCE)), env, payload, tmp
+
+    # -- execution -------------------------------------------------------------------------------------
+    def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome:
+        start = time.monotonic()
+        try:
+            argv, env, payload, host_tmp = self.command(spec)
+        except ValueError:
+            raise SandboxError("a scoped table lies outside the scoped directory", job_id=spec.job_id)
+        try:
+            return self._run(spec, argv, env, payload, cancelled, start)
+        finally:
+            if host_tmp:
+                shutil.rmtree(host_tmp, ignore_errors=True)
+
+    def _run(self, spec: RunSpec, argv: list[str], env: dict[str, str] | None, payload: bytes,
+             cancelled: Callable[[], bool], start: float) -> RunOutcome:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, close_fds=True, start_new_session=True,
+                                preexec_fn=_preexec(limits_for(spec)))
+        writer = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
+        writer.start()
+        out = io.BytesIO()
+        err = bytearray()
+        reason: str | None = None  # why we killed it
+        deadline = start + spec.wall_seconds
+        sel = selectors.DefaultSelector()
+        for stream in (proc.stdout, proc.stderr):
+            os.set_blocking(stream.fileno(), False)
+            sel.register(stream, selectors.EVENT_READ)
+        try:
+            while sel.get_map():
+                for key, _ in sel.select(timeout=POLL_SECONDS):
+                    try:
+                        chunk = os.read(key.fileobj.fileno(), 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        continue
+                    if key.fileobj is proc.stdout:
+                        out.write(chunk)
+                        if out.tell() > spec.max_output_bytes:
+                            reason = "output_too_large"
+                    elif len(err) < STDERR_CAP:
+                        err += chunk[: STDERR_CAP - len(err)]
+                if reason is None and cancelled():
+                    reason = "cancelled"
+                if reason is None and time.monotonic() > deadline:
+                    reason = "timeout"
+                if reason is not None:
+                    _kill(proc)
+                    break
+        finally:
+            sel.close()
+            status, peak = _reap(proc)
+            proc.stdout.close()
+            proc.stderr.close()
+            writer.join(timeout=1)
+        wall_ms = (time.monotonic() - start) * 1000
+
+        def fail(kind: str, message: str) -> RunOutcome:
+            return RunOutcome(False, None, kind, message, wall_ms, peak)
+
+        if reason == "cancelled":
+            return fail("cancelled", "the job was cancelled and its sandbox killed")
+        if reason == "timeout":
+            return fail("timeout", f"the query exceeded the {spec.wall_seconds:g} s time limit")
+        if reason == "output_too_large":
+            return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
+        structured = _worker_error(bytes(err))
+        code = _exit_code(status)
+        if self.bwrap is not None and code not in (0, 2) and structured is None and b"bwrap:" in err:
+            first = next((ln for ln in err.decode("utf-8", "replace").splitlines() if "bwrap:" in ln), "")
+            raise SandboxUnavailable(f"bubblewrap could not create the sandbox ({first.strip()[:200]}); "
+                                     f"{INSTALL_HINT}", backend="process")
+        if structured is not None:
+            return fail(*structured)
+        if code < 0 or code > 128:
+            sig = -code if code < 0 else code - 128
+            kind = _SIGNAL_KINDS.get(sig, "crashed")
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            return fail(kind, f"the sandbox was killed by {name}")
+        if code != 0:
+            return fail("crashed", f"the sandbox exited with status {code}")
+        try:
+            table = pa.ipc.open_stream(out.getvalue()).read_all()
+        except (pa.ArrowInvalid, OSError, ValueError):
+            return fail("crashed", "the sandbox returned an invalid result stream")
+        if table.num_rows > spec.max_output_rows:
+            return fail("too_many_rows", f"the result has more than {spec.max_output_rows} rows")
+        return RunOutcome(True, table, None, None, wall_ms, peak)
+
+
+def _feed(proc: subprocess.Popen, payload: bytes) -> None:
+    try:
+        proc.stdin.write(payload)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def _reap(proc: subprocess.Popen) -> tuple[int, int | None]:
+    """Wait for the sandbox, returning (wait status, peak RSS in KiB of it and its reaped children)."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        proc.wait()
+        return (proc.returncode or 0) << 8 if (proc.returncode or 0) >= 0 else -proc.returncode, None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return status, int(usage.ru_maxrss) or None
+
+
+def _exit_code(status: int) -> int:
+    """Negative signal number, or the exit code (bwrap reports a signalled worker as 128 + signal)."""
+    return os.waitstatus_to_exitcode(status)
