@@ -156,3 +156,12 @@ def raw_sources(session: Session, domain_dir: Path, dataset_name: str) -> dict[s
 
 def next_version_number(session: Session, table: TableRow) -> int:
     return (session.scalar(select(func.max(VersionRow.version)).where(VersionRow.table_id == table.id)) or 0) + 1
+
+
+def update_dataset(session: Session, row: DatasetRow, spec: DatasetSpec, now: datetime) -> DatasetRow:
+    _choice(spec.update_frequency, FREQUENCIES, "update_frequency")
+    _choice(spec.open_attribute, OPEN_ATTRIBUTES, "open_attribute")
+    row.title, row.description, row.sector = spec.title, spec.description, spec.sector
+    row.update_frequency, row.open_attribute, row.updated_at = spec.update_frequency, spec.open_attribute, now
+    session.flush()
+    return row

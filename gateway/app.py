@@ -11,9 +11,9 @@ from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
 from gateway.limits import BodySizeLimit
-from gateway.routes import system
+from gateway.routes import catalog, system
 
-ROUTERS = (system.router,)
+ROUTERS = (system.router, catalog.router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

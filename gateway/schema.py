@@ -5,6 +5,8 @@ Importing the store modules registers their ORM classes on ``common.db.Base``; n
 
 from common.db import Base
 import gateway.store  # noqa: F401
+import audit.store  # noqa: F401
 import catalog.store  # noqa: F401
+import policies.store  # noqa: F401
 
 metadata = Base.metadata
