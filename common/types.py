@@ -39,6 +39,14 @@ ROLES_BY_ORG_KIND: Mapping[OrgKind, frozenset[Role]] = {
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """A yes/no decision that always says why (datasette-style): shown to users as it is."""
+
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: resolved from a bearer token by the gateway."""
 

@@ -11,9 +11,9 @@ from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
 from gateway.limits import BodySizeLimit
-from gateway.routes import catalog, system
+from gateway.routes import catalog, grants, system
 
-ROUTERS = (system.router, catalog.router)
+ROUTERS = (system.router, catalog.router, grants.router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

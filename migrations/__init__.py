@@ -1,7 +1,8 @@
 """Alembic migrations: the only way the schema changes.
 
-``upgrade(url)`` runs ``alembic upgrade head`` programmatically (used by the CLI, the demo and tests);
-``alembic -c migrations/alembic.ini upgrade head`` with ``SHUYU_DATABASE_URL`` set does the same by hand.
+Each room adds its tables in its own revision after the shared base (identity, audit, catalog, grants), so
+the history may have several heads; ``upgrade(url)`` runs ``alembic upgrade heads`` programmatically (used by the CLI, the demo and tests);
+``alembic -c migrations/alembic.ini upgrade heads`` with ``SHUYU_DATABASE_URL`` set does the same by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 

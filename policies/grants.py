@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import InvalidInput, InvalidTransition, NotFound
-from common.types import CatalogSnapshot, ColumnRule, DPMode, DPSettings, Grant, Rule
+from common.types import CatalogSnapshot, ColumnRule, DPMode, DPSettings, Grant, Rule, Verdict
 from policies.row_filter import row_filter
 from policies.store import GrantRow, GrantVersionRow
 
@@ -44,12 +44,6 @@ class GrantSpec:
     max_rows: int = 10_000
     allow_row_level: bool = False
     dp: DPSettings = DPSettings()
-
-
-@dataclass(frozen=True)
-class Usability:
-    usable: bool
-    reason: str
 
 
 def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[dict, dict]:
@@ -208,14 +202,14 @@ def status_reason(session: Session, grant_id: str) -> str:
     return _row(session, grant_id).status_reason
 
 
-def usable(grant: Grant, today: date, registration: Usability) -> Usability:
+def usable(grant: Grant, today: date, registration: Verdict) -> Verdict:
     """May this grant be used today? ``registration`` is the registry's verdict on the dataset (R8, A9)."""
     if grant.status != "active":
-        return Usability(False, f"grant {grant.id} is {grant.status}")
+        return Verdict(False, f"grant {grant.id} is {grant.status}")
     if today < grant.valid_from:
-        return Usability(False, f"grant {grant.id} is valid from {grant.valid_from.isoformat()}")
+        return Verdict(False, f"grant {grant.id} is valid from {grant.valid_from.isoformat()}")
     if today > grant.valid_to:
-        return Usability(False, f"grant {grant.id} expired on {grant.valid_to.isoformat()}")
-    if not registration.usable:
-        return Usability(False, f"dataset {grant.dataset}: {registration.reason}")
-    return Usability(True, "active, inside its validity window, dataset registration valid")
+        return Verdict(False, f"grant {grant.id} expired on {grant.valid_to.isoformat()}")
+    if not registration.allowed:
+        return Verdict(False, f"dataset {grant.dataset}: {registration.reason}")
+    return Verdict(True, "active, inside its validity window, dataset registration valid")

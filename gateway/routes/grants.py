@@ -1,0 +1,172 @@
+"""Grant routes: the implementer creates, changes, suspends and revokes; an operator lists its own.
+
+There is deliberately no way to change a grant's organization: an authorization cannot be transferred (A18).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from catalog import service as catalog_service
+from common.errors import Forbidden
+from common.types import DPMode, DPSettings, Grant, Principal, Role
+from gateway import identity
+from gateway.auth import Ctx, Implementer, require
+from gateway.events import emit
+from policies import grants
+
+router = APIRouter(prefix="/api/v1/grants", tags=["grants"])
+Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.operator)]
+
+
+class DPConfig(BaseModel):
+    mode: Literal["off", "optional", "required"] = "off"
+    epsilon_budget: float = Field(default=0.0, ge=0, le=100)
+    default_epsilon: float = Field(default=0.5, gt=0, le=10)
+    refresh: Literal["none", "monthly", "yearly"] = "none"
+    max_contributions: int = Field(default=1, ge=1, le=1000)
+
+
+class GrantTerms(BaseModel):
+    purpose: str = Field(min_length=1, max_length=2000)
+    valid_from: date
+    valid_to: date
+    columns: dict[str, dict[str, str]] = Field(description="table -> column -> rule (deny, join, compare, group, "
+                                                           "aggregate, masked:<fn>, plain); unlisted = deny")
+    privacy_unit: str = Field(min_length=1, max_length=63)
+    k: int = 10
+    row_filters: dict[str, str] = Field(default_factory=dict)
+    max_rows: int = 10_000
+    allow_row_level: bool = False
+    dp: DPConfig = DPConfig()
+
+
+class GrantCreate(GrantTerms):
+    organization_id: str = Field(description="the operator organization (id or name)")
+    dataset: str
+
+
+class GrantChange(GrantTerms):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StatusChange(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class GrantPublic(BaseModel):
+    id: str
+    version: int
+    organization_id: str
+    dataset: str
+    purpose: str
+    valid_from: date
+    valid_to: date
+    status: str
+    columns: dict[str, dict[str, str]]
+    privacy_unit: str
+    k: int
+    row_filters: dict[str, str]
+    max_rows: int
+    allow_row_level: bool
+    dp: DPConfig
+
+
+def public(grant: Grant) -> GrantPublic:
+    return GrantPublic(
+        id=grant.id, version=grant.version, organization_id=grant.organization_id, dataset=grant.dataset,
+        purpose=grant.purpose, valid_from=grant.valid_from, valid_to=grant.valid_to, status=grant.status,
+        columns={t: {c: str(r) for c, r in cols.items()} for t, cols in grant.columns.items()},
+        privacy_unit=grant.privacy_unit, k=grant.k, row_filters=dict(grant.row_filters),
+        max_rows=grant.max_rows, allow_row_level=grant.allow_row_level,
+        dp=DPConfig(mode=grant.dp.mode.value, epsilon_budget=grant.dp.epsilon_budget,
+                    default_epsilon=grant.dp.default_epsilon, refresh=grant.dp.refresh,
+                    max_contributions=grant.dp.max_contributions))
+
+
+def spec_of(terms: GrantTerms) -> grants.GrantSpec:
+    dp = DPSettings(mode=DPMode(terms.dp.mode), epsilon_budget=terms.dp.epsilon_budget,
+                    default_epsilon=terms.dp.default_epsilon, refresh=terms.dp.refresh,
+                    max_contributions=terms.dp.max_contributions)
+    return grants.GrantSpec(purpose=terms.purpose, valid_from=terms.valid_from, valid_to=terms.valid_to,
+                            columns=terms.columns, privacy_unit=terms.privacy_unit, k=terms.k,
+                            row_filters=terms.row_filters, max_rows=terms.max_rows,
+                            allow_row_level=terms.allow_row_level, dp=dp)
+
+
+def _visible(principal: Principal, grant: Grant) -> Grant:
+    if principal.has_role(Role.implementer, Role.supervisor) or grant.organization_id == principal.organization_id:
+        return grant
+    raise Forbidden("this grant belongs to another organization")
+
+
+@router.post("", response_model=GrantPublic, status_code=201)
+def create_grant(body: GrantCreate, ctx: Ctx, principal: Implementer) -> GrantPublic:
+    with ctx.uow() as session:
+        org = identity.get_organization(session, body.organization_id)
+        if org.kind.value != "operator":
+            raise Forbidden("grants are given to operator organizations only")
+        dataset = catalog_service.get_dataset(session, body.dataset)
+        grant = grants.create(session, organization_id=org.id, dataset_id=dataset.id, dataset=dataset.name,
+                              spec=spec_of(body), catalog=catalog_service.snapshot(session, {dataset.name}),
+                              actor_id=principal.user_id, now=ctx.clock.now())
+        emit(session, ctx, principal, "grant.created", "grant", grant.id, version=grant.version,
+             organization_id=org.id, dataset=dataset.name)
+        return public(grant)
+
+
+@router.get("", response_model=list[GrantPublic])
+def list_grants(ctx: Ctx, principal: Reader) -> list[GrantPublic]:
+    owner = None if principal.has_role(Role.implementer, Role.supervisor) else principal.organization_id
+    with ctx.uow() as session:
+        return [public(g) for g in grants.list_grants(session, owner)]
+
+
+@router.get("/{grant_id}", response_model=GrantPublic)
+def get_grant(grant_id: str, ctx: Ctx, principal: Reader) -> GrantPublic:
+    with ctx.uow() as session:
+        return public(_visible(principal, grants.load(session, grant_id)))
+
+
+@router.get("/{grant_id}/versions", response_model=list[GrantPublic])
+def grant_versions(grant_id: str, ctx: Ctx, principal: Reader) -> list[GrantPublic]:
+    with ctx.uow() as session:
+        _visible(principal, grants.load(session, grant_id))
+        return [public(g) for g in grants.versions(session, grant_id)]
+
+
+@router.put("/{grant_id}", response_model=GrantPublic)
+def change_grant(grant_id: str, body: GrantChange, ctx: Ctx, principal: Implementer) -> GrantPublic:
+    with ctx.uow() as session:
+        current = grants.load(session, grant_id)
+        grant = grants.change(session, grant_id, spec_of(body),
+                              catalog=catalog_service.snapshot(session, {current.dataset}),
+                              actor_id=principal.user_id, reason=body.reason, now=ctx.clock.now())
+        emit(session, ctx, principal, "grant.changed", "grant", grant.id, version=grant.version)
+        return public(grant)
+
+
+def _transition(grant_id: str, status: str, body: StatusChange, ctx, principal) -> GrantPublic:
+    with ctx.uow() as session:
+        grant = grants.set_status(session, grant_id, status, body.reason, ctx.clock.now())
+        emit(session, ctx, principal, f"grant.{status}", "grant", grant.id, version=grant.version)
+        return public(grant)
+
+
+@router.post("/{grant_id}/suspend", response_model=GrantPublic)
+def suspend(grant_id: str, body: StatusChange, ctx: Ctx, principal: Implementer) -> GrantPublic:
+    return _transition(grant_id, "suspended", body, ctx, principal)
+
+
+@router.post("/{grant_id}/resume", response_model=GrantPublic)
+def resume(grant_id: str, body: StatusChange, ctx: Ctx, principal: Implementer) -> GrantPublic:
+    return _transition(grant_id, "active", body, ctx, principal)
+
+
+@router.post("/{grant_id}/revoke", response_model=GrantPublic)
+def revoke(grant_id: str, body: StatusChange, ctx: Ctx, principal: Implementer) -> GrantPublic:
+    return _transition(grant_id, "revoked", body, ctx, principal)
