@@ -11,10 +11,10 @@ Canonical encoding: a JSON object with sorted keys, ``separators=(",", ":")``, `
 object (re-parsed from its stored text, so only its meaning counts, not its whitespace).
 
 >>> from datetime import datetime, timezone
->>> canonical_bytes(seq=1, id="e1", at=datetime(2025, 1, 2, 2, 0, tzinfo=timezone.utc), actor_user_id=None,
+>>> print(canonical_bytes(seq=1, id="e1", at=datetime(2025, 1, 2, 2, 0, tzinfo=timezone.utc), actor_user_id=None,
 ...     actor_username=None, organization_id=None, kind="k", subject_type="t", subject_id=None,
-...     details={"b": 1, "a": "数"}, prev_hash="0" * 4, algorithm="sha256")[:60]
-b'{"actor_user_id":null,"actor_username":null,"algorithm":"sha2'
+...     details={"b": 1, "a": "数"}, prev_hash="0" * 4, algorithm="sha256").decode())
+{"actor_user_id":null,"actor_username":null,"algorithm":"sha256","at":"2025-01-02T02:00:00.000000Z","details":{"a":"数","b":1},"id":"e1","kind":"k","organization_id":null,"prev_hash":"0000","seq":1,"subject_id":null,"subject_type":"t","v":1}
 
 Callers pass **ids, counts and rule names only** in ``details`` — never data values, query results, SQL
 literals or personal information: the log is read by supervisors and exported.
@@ -32,16 +32,15 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from audit.store import GENESIS_HASH, AuditEvent, AuditEventRow, AuditHeadRow, Verification
 from common.db import new_id
 from common.types import Principal
-
-from audit.store import GENESIS_HASH, AuditEvent, AuditEventRow, AuditHeadRow, Verification
 
 ALGORITHMS = ("sha256", "sm3")
 MAX_DETAILS_BYTES = 16 * 1024
@@ -59,7 +58,7 @@ class AuditIntegrityError(RuntimeError):
 def format_at(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _dumps(value: Any) -> str:
@@ -165,26 +164,26 @@ def record(session: Session, *, kind: str, actor: Principal | None, subject_type
         raise ValueError("kind and subject_type are required")
     if at.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     clean = _clean_details(dict(details or {}))
     details_text = _dumps(clean)
     if len(details_text.encode("utf-8")) > MAX_DETAILS_BYTES:
         raise ValueError(f"audit details exceed {MAX_DETAILS_BYTES} bytes: record ids and counts, not data")
 
     last_seq, last_hash = _lock_head(session)
-    fields = dict(
-        seq=last_seq + 1,
-        id=new_id(),
-        at=at,
-        actor_user_id=actor.user_id if actor else None,
-        actor_username=actor.username if actor else None,
-        organization_id=actor.organization_id if actor else None,
-        kind=kind,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        prev_hash=last_hash,
-        algorithm=algorithm,
-    )
+    fields = {
+        "seq": last_seq + 1,
+        "id": new_id(),
+        "at": at,
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_username": actor.username if actor else None,
+        "organization_id": actor.organization_id if actor else None,
+        "kind": kind,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "prev_hash": last_hash,
+        "algorithm": algorithm,
+    }
     event_hash = digest(algorithm, canonical_bytes(details=clean, **fields))
     session.execute(insert(_events).values(details=details_text, hash=event_hash, **fields))
     session.execute(update(_head).where(_head.c.id == 1).values(seq=fields["seq"], hash=event_hash))
@@ -204,7 +203,7 @@ def row_hash(row: Any, algorithm_default: str = "sha256") -> str:
     algorithm = row.algorithm or algorithm_default
     details = json.loads(row.details)
     if not isinstance(details, dict):
-        raise ValueError("details is not a JSON object")
+        raise TypeError("details is not a JSON object")
     return digest(algorithm, canonical_bytes(
         seq=row.seq, id=row.id, at=row.at, actor_user_id=row.actor_user_id, actor_username=row.actor_username,
         organization_id=row.organization_id, kind=row.kind, subject_type=row.subject_type,

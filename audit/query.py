@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.types import Principal
-
 from audit.store import AuditEvent, AuditEventRow
+from common.types import Principal
 
 MAX_LIMIT = 1000
 

@@ -7,11 +7,11 @@ so a truncated tail is detectable. Nothing in Shuyu updates or deletes ``audit_e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
-from sqlalchemy import BigInteger, CheckConstraint, DDL, Index, Integer, String, Text, event
+from sqlalchemy import DDL, BigInteger, CheckConstraint, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import Base, UTCDateTime

@@ -38,10 +38,11 @@ import hashlib
 import io
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -118,7 +119,7 @@ class GateReport:
 
 def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     rows_in = table.num_rows
-    visible = [name for name in table.column_names if not name.startswith(HIDDEN_PREFIX)]
+    visible = [i for i, name in enumerate(table.column_names) if not name.startswith(HIDDEN_PREFIX)]
     out = canonical_table(table.select(visible))
 
     if policy.is_aggregate:
@@ -126,7 +127,11 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
         if problem:
             empty = out.slice(0, 0)
             return empty, GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"), {}, False, None)
-        units = _min_units(table, _unit_names(table, policy))
+        try:
+            units = _min_units(table, _unit_names(table, policy))
+        except (pa.ArrowException, ValueError):
+            problem = "privacy-unit counts could not be read: the gate fails closed"
+            return out.slice(0, 0), GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"))
         keep = pc.greater_equal(units, policy.k)
         out = out.filter(keep)
         withheld = rows_in - out.num_rows
@@ -183,6 +188,8 @@ def _unit_problem(table: pa.Table, policy: GatePolicy) -> str | None:
     if missing:
         return f"aggregate result lacks {len(missing)} privacy-unit count column(s): the gate fails closed"
     for name in _unit_names(table, policy):
+        if table.column_names.count(name) != 1:
+            return "a privacy-unit count column appears more than once: the gate fails closed"
         if not pa.types.is_integer(table.schema.field(name).type):
             return "a privacy-unit count column is not an integer column: the gate fails closed"
     return None

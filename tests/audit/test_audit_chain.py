@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from audit.chain import canonical_bytes, head, record, verify
 from audit.query import list_events
-from datetime import datetime, timezone
 
-T0 = datetime(2025, 1, 2, 2, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 2, 2, 0, 0, 123456, tzinfo=UTC)
 
 COLUMNS = ("id", "at", "actor_user_id", "actor_username", "organization_id", "kind", "subject_type", "subject_id",
            "details", "prev_hash", "hash", "algorithm")
@@ -42,7 +42,7 @@ def test_append_and_verify(factory, alice):
     events = append(factory, alice)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     result = check(factory)
     assert (result.ok, result.checked, result.first_broken_seq, result.reason) == (True, 5, None, None)
     with factory() as session:
@@ -231,7 +231,7 @@ def test_concurrent_appends_form_one_chain(factory, alice):
                 with factory.begin() as session:
                     record(session, kind="job.submitted", actor=alice, subject_type="job", subject_id=f"{t}-{i}",
                            details={"thread": t, "i": i}, at=T0)
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(threads_n)]

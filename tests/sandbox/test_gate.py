@@ -11,7 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from sandbox.gate import (
-    GatePolicy, canonical_ipc_bytes, gate, to_csv_bytes, to_json_rows, to_parquet_bytes,
+    GatePolicy,
+    canonical_ipc_bytes,
+    gate,
+    to_csv_bytes,
+    to_json_rows,
+    to_parquet_bytes,
 )
 
 VALID_ID = "11010519491231002X"
@@ -20,7 +25,7 @@ U1, U2 = "__shuyu_units_0", "__shuyu_units_1"
 
 
 def policy(**kw):
-    base = dict(k=10, unit_columns=(U1,), is_aggregate=True, max_rows=10_000, max_bytes=64 * 1024 * 1024)
+    base = {"k": 10, "unit_columns": (U1,), "is_aggregate": True, "max_rows": 10_000, "max_bytes": 64 * 1024 * 1024}
     return GatePolicy(**(base | kw))
 
 
@@ -43,7 +48,7 @@ def test_k_threshold_drops_rows_below_k_and_keeps_rows_at_k():
 
 
 def test_minimum_over_all_unit_columns():
-    out, report = gate(agg([50, 50, 5], units2=[50, 3, 50]), policy(unit_columns=(U1, U2)))
+    out, _report = gate(agg([50, 50, 5], units2=[50, 3, 50]), policy(unit_columns=(U1, U2)))
     assert out.column("district").to_pylist() == ["d0"]
     # a unit column the policy forgot is still applied: stricter, never looser
     out, _ = gate(agg([50, 50, 5], units2=[50, 3, 50]), policy(unit_columns=(U1,)))
@@ -134,7 +139,7 @@ def test_row_level_mobile_and_numeric_ids_hold():
 
 
 def test_invalid_checksum_id_does_not_hold():
-    out, report = gate(agg([10], district=[BAD_CHECKSUM_ID]), policy())
+    _out, report = gate(agg([10], district=[BAD_CHECKSUM_ID]), policy())
     assert report.decision == "released" and report.pii_entities == {}
 
 
@@ -186,3 +191,13 @@ def test_policy_validation():
         policy(k=0)
     with pytest.raises(ValueError):
         policy(unit_columns=("count",))
+
+
+def test_duplicate_output_names_and_huge_unit_counts():
+    table = pa.table([pa.array(["a", "b"]), pa.array(["c", "d"]), pa.array([10, 1], pa.int64())],
+                     names=["x", "x", U1])
+    out, report = gate(table, policy())
+    assert out.column_names == ["x", "x"] and out.num_rows == 1
+    huge = pa.table({"x": ["a"], U1: pa.array([2**64 - 1], pa.uint64())})
+    out, report = gate(huge, policy())
+    assert report.decision == "rejected" and out.num_rows == 0
