@@ -11,24 +11,35 @@ from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
 from gateway.limits import BodySizeLimit
-from gateway.routes import catalog, grants, system
+from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
+from gateway.workers import start_pool
 
-ROUTERS = (system.router, catalog.router, grants.router)
+ROUTERS = (system.router, catalog.router, grants.router, queries.router, jobs.router, reviews.router,
+           audit.router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
-    """Build the app from ``settings``. Nothing is read from the environment here."""
+    """Build the app from ``settings``. Nothing is read from the environment here.
+
+    With ``start_workers`` the app runs ``settings.sandbox.workers`` job workers in-process (the embedded
+    default); production runs them as separate ``shuyu worker`` processes instead.
+    """
     ctx = AppContext.build(settings, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        pool = start_pool(ctx) if start_workers else None
+        app.state.pool = pool
         yield
+        if pool is not None:
+            pool.stop()
         ctx.close()
 
     app = FastAPI(title="Shuyu 数域", version="0.1.0", lifespan=lifespan,
                   description="Privacy-preserving data operation platform for public data: "
                               "raw data stays in its domain, usable but invisible.")
     app.state.ctx = ctx
+    app.state.pool = None
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -8,5 +8,6 @@ import gateway.store  # noqa: F401
 import audit.store  # noqa: F401
 import catalog.store  # noqa: F401
 import policies.store  # noqa: F401
+import sandbox.store  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,148 @@
+"""Running one claimed job end to end: scope → sandbox → gate → store, each stage audited.
+
+The gate runs here, in the trusted host, never in the analyst's sandbox. A result is written to disk before
+the transaction that marks it released commits; if that commit fails the file is removed, so a job is never
+half-released.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+
+from catalog import service as catalog_service
+from common.errors import DomainError
+from common.types import Grant
+from gateway.access import grant_verdict
+from gateway.context import AppContext
+from gateway.events import emit
+from policies import grants
+from sandbox import jobs
+from sandbox.gate import GatePolicy, gate, to_parquet_bytes
+from sandbox.runner import RunOutcome, RunSpec
+from sandbox.scope import ScopedData, materialize
+
+log = logging.getLogger("shuyu.jobs")
+
+
+def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> None:
+    """Run a job this worker has claimed (state running). Never raises for job-level failures."""
+    try:
+        with ctx.uow() as session:
+            job = jobs.get(session, job_id)
+            plan = json.loads(job.plan)
+            used = _usable_grants(session, ctx, plan)
+            sources = {g.id: catalog_service.raw_sources(session, ctx.settings.domain_store_dir, g.dataset)
+                       for g in used}
+            checked_sql = job.checked_sql
+        scoped = _job_scope(ctx, job_id, used, sources)
+    except DomainError as error:
+        _finish_failed(ctx, job_id, "not_runnable", error.message)
+        return
+    try:
+        outcome = runner.run(RunSpec.from_settings(ctx.settings.sandbox, job_id=job_id, sql=checked_sql,
+                                                   scoped=scoped, max_output_rows=plan["row_cap"] + 1),
+                             cancelled=cancelled)
+    finally:
+        shutil.rmtree(scoped.root, ignore_errors=True)
+    _settle(ctx, job_id, plan, outcome)
+
+
+def _usable_grants(session, ctx: AppContext, plan: dict) -> list[Grant]:
+    used = []
+    for grant_id, version in plan["grants"]:
+        grant = grants.load(session, grant_id, version)
+        verdict = grant_verdict(session, ctx, grant)
+        if not verdict.allowed:
+            raise DomainError(f"the grant this job ran under cannot be used now: {verdict.reason}")
+        dataset = catalog_service.get_dataset(session, grant.dataset)
+        used.append(_with_dataset_version(grant, dataset.version))
+    return used
+
+
+def _with_dataset_version(grant: Grant, version: int) -> Grant:
+    return dataclasses.replace(grant, dataset_version=version)
+
+
+def _job_scope(ctx: AppContext, job_id: str, used: list[Grant], sources: dict) -> ScopedData:
+    """Materialize each grant's scope (cached) and hard-link the files into one per-job mount."""
+    job_root = ctx.settings.scoped_dir / "jobs" / job_id
+    shutil.rmtree(job_root, ignore_errors=True)
+    tables: dict[tuple[str, str], Path] = {}
+    for grant in used:
+        scoped = materialize(grant, sources[grant.id], ctx.settings.scoped_dir)
+        for key, path in scoped.tables.items():
+            target = job_root / key[0] / f"{key[1]}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+            tables[key] = target
+    return ScopedData(root=job_root, tables=tables)
+
+
+def fail_unexpected(ctx: AppContext, job_id: str) -> None:
+    """An internal error: fail the job if it is still running, releasing nothing."""
+    with ctx.uow() as session:
+        job = jobs.get(session, job_id, for_update=True)
+        if job.state == "running":
+            jobs.transition(job, "failed", ctx.clock.now(), error_kind="internal_error",
+                            error_message="an internal error stopped this job; nothing was released")
+            emit(session, ctx, None, "job.failed", "job", job_id, error_kind="internal_error")
+
+
+def _finish_failed(ctx: AppContext, job_id: str, kind: str, message: str, state: str = "failed") -> None:
+    with ctx.uow() as session:
+        job = jobs.get(session, job_id, for_update=True)
+        jobs.transition(job, state, ctx.clock.now(), error_kind=kind, error_message=message)
+        emit(session, ctx, None, f"job.{state}", "job", job_id, error_kind=kind,
+             organization_id=job.organization_id)
+
+
+def _settle(ctx: AppContext, job_id: str, plan: dict, outcome: RunOutcome) -> None:
+    if not outcome.ok:
+        state = "cancelled" if outcome.error_kind == "cancelled" else "failed"
+        _finish_failed(ctx, job_id, outcome.error_kind or "failed", outcome.error_message or "the job failed",
+                       state)
+        return
+    policy = GatePolicy(k=plan["k"], unit_columns=tuple(plan["unit_columns"]), is_aggregate=plan["is_aggregate"],
+                        max_rows=plan["row_cap"], max_bytes=ctx.settings.sandbox.max_output_bytes)
+    released, report = gate(outcome.table, policy)
+    path = _write_result(ctx, job_id, released, held=report.decision == "held_for_review") \
+        if report.decision != "rejected" else None
+    try:
+        with ctx.uow() as session:
+            job = jobs.get(session, job_id, for_update=True)
+            _record_decision(ctx, session, job, report, path, released, outcome)
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _record_decision(ctx, session, job, report, path, released: pa.Table, outcome: RunOutcome) -> None:
+    now = ctx.clock.now()
+    fields = dict(gate_report=json.dumps(report.operator_view(), sort_keys=True), run_ms=int(outcome.wall_ms))
+    if report.decision == "rejected":
+        jobs.transition(job, "failed", now, error_kind="gate_rejected",
+                        error_message="the output gate refused the result: " + "; ".join(report.reasons), **fields)
+    else:
+        state = "held_for_review" if report.decision == "held_for_review" else "succeeded"
+        jobs.transition(job, state, now, result_path=str(path.relative_to(ctx.settings.results_dir)),
+                        result_sha256=report.sha256, result_rows=released.num_rows, **fields)
+    emit(session, ctx, None, "gate.decision", "job", job.id, organization_id=job.organization_id,
+         **report.audit_details())
+
+
+def _write_result(ctx: AppContext, job_id: str, table: pa.Table, *, held: bool) -> Path:
+    folder = ctx.settings.results_dir / ("held" if held else "released")
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{job_id}.parquet"
+    temp = folder / f".{job_id}.parquet.tmp"
+    temp.write_bytes(to_parquet_bytes(table))
+    os.replace(temp, final)
+    return final

@@ -1,0 +1,162 @@
+"""Jobs: submit checked SQL, follow it, fetch the gated result, cancel it.
+
+Only the submitting organization sees a job; supervisors see every job read-only, and result data only once
+it was released. A policy violation is a 422 carrying the checker's explanation, and no job is created.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from common.errors import InvalidTransition, NotFound, SandboxUnavailable
+from common.types import CheckedQuery, Principal, Role
+from gateway.access import check_query
+from gateway.auth import Ctx, VerifiedOperator, require
+from gateway.context import AppContext
+from gateway.events import emit
+from sandbox import jobs
+from sandbox.gate import to_csv_bytes, to_json_rows
+from sandbox.store import JobRow
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+JobReader = Annotated[Principal, require(Role.operator, Role.supervisor)]
+TERMINAL = ("succeeded", "failed", "cancelled", "held_for_review")
+MAX_WAIT = 60.0
+
+
+class JobCreate(BaseModel):
+    sql: str = Field(min_length=1, max_length=100_000, description="one SELECT over your granted tables")
+
+
+class JobPublic(BaseModel):
+    id: str
+    state: str
+    organization_id: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_ms: int | None
+    error_kind: str | None
+    error_message: str | None
+    output_columns: list[str]
+    is_aggregate: bool
+    k: int
+    gate: dict[str, Any] | None
+    result_rows: int | None
+    result_sha256: str | None
+    checked_sql: str
+    next_step: str
+
+
+NEXT_STEP = {
+    "queued": "wait: poll GET /api/v1/jobs/{id}?wait=10",
+    "running": "wait: poll GET /api/v1/jobs/{id}?wait=10",
+    "succeeded": "download: GET /api/v1/jobs/{id}/result?format=json|csv|parquet",
+    "failed": "read error_message, change the query and submit a new job",
+    "cancelled": "submit a new job if you still need the result",
+    "held_for_review": "a supervisor is reviewing the result because the gate found personal information in it",
+}
+
+
+def public(row: JobRow) -> JobPublic:
+    plan = json.loads(row.plan)
+    return JobPublic(
+        id=row.id, state=row.state, organization_id=row.organization_id, created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at, run_ms=row.run_ms, error_kind=row.error_kind,
+        error_message=row.error_message, output_columns=plan["output_columns"], is_aggregate=plan["is_aggregate"],
+        k=plan["k"], gate=json.loads(row.gate_report) if row.gate_report else None, result_rows=row.result_rows,
+        result_sha256=row.result_sha256, checked_sql=row.checked_sql,
+        next_step=NEXT_STEP[row.state].replace("{id}", row.id))
+
+
+def plan_of(checked: CheckedQuery) -> dict[str, Any]:
+    return {"grants": [list(g) for g in checked.grants], "tables": [list(t) for t in checked.tables],
+            "output_columns": list(checked.output_columns), "unit_columns": list(checked.unit_columns),
+            "is_aggregate": checked.is_aggregate, "k": checked.k, "row_cap": checked.row_cap,
+            "dp": dict(checked.dp) if checked.dp else None}
+
+
+def visible_job(session, principal: Principal, job_id: str) -> JobRow:
+    row = jobs.get(session, job_id)
+    if row.organization_id != principal.organization_id and not principal.has_role(Role.supervisor):
+        raise NotFound("no such job", field="job_id")  # do not confirm other organizations' job ids
+    return row
+
+
+def _wait(ctx: AppContext, principal: Principal, job_id: str, seconds: float) -> JobRow:
+    deadline = time.monotonic() + min(seconds, MAX_WAIT)
+    while True:
+        with ctx.uow() as session:
+            row = visible_job(session, principal, job_id)
+        if row.state in TERMINAL or time.monotonic() >= deadline:
+            return row
+        time.sleep(0.05)
+
+
+@router.post("", response_model=JobPublic, status_code=202)
+def submit(body: JobCreate, ctx: Ctx, principal: VerifiedOperator,
+           wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for completion")] = 0):
+    unavailable = ctx.services.get("sandbox_unavailable")
+    if unavailable is not None:
+        raise SandboxUnavailable(unavailable.message)
+    with ctx.uow() as session:
+        checked, _ = check_query(session, ctx, principal, body.sql)
+        row = jobs.submit(session, organization_id=principal.organization_id, user_id=principal.user_id,
+                          submitted_sql=body.sql, checked_sql=checked.sql, plan=plan_of(checked),
+                          now=ctx.clock.now(), queue_cap=ctx.settings.sandbox.per_org_queue_cap)
+        emit(session, ctx, principal, "job.submitted", "job", row.id, grants=[list(g) for g in checked.grants],
+             tables=[".".join(t) for t in checked.tables], is_aggregate=checked.is_aggregate)
+        job_id = row.id
+    row = _wait(ctx, principal, job_id, wait) if wait else row
+    status = 200 if row.state in TERMINAL else 202
+    return JSONResponse(public(row).model_dump(mode="json"), status_code=status)
+
+
+@router.get("", response_model=list[JobPublic])
+def list_jobs(ctx: Ctx, principal: JobReader) -> list[JobPublic]:
+    owner = None if principal.has_role(Role.supervisor) else principal.organization_id
+    with ctx.uow() as session:
+        return [public(r) for r in jobs.list_jobs(session, owner)]
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, ctx: Ctx, principal: JobReader,
+            wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0) -> JobPublic:
+    return public(_wait(ctx, principal, job_id, wait))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
+    with ctx.uow() as session:
+        row = visible_job(session, principal, job_id)
+        row = jobs.get(session, row.id, for_update=True)
+        jobs.request_cancel(session, row, ctx.clock.now())
+        emit(session, ctx, principal, "job.cancel_requested", "job", row.id, state=row.state)
+        return public(row)
+
+
+@router.get("/{job_id}/result")
+def result(job_id: str, ctx: Ctx, principal: JobReader,
+           format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
+    with ctx.uow() as session:
+        row = visible_job(session, principal, job_id)
+        if row.state != "succeeded" or not row.result_path:
+            raise InvalidTransition(f"no released result: the job is {row.state}", current_state=row.state)
+        emit(session, ctx, principal, "job.result.downloaded", "job", row.id, format=format)
+        path = ctx.settings.results_dir / row.result_path
+    table = pq.read_table(path)
+    if format == "parquet":
+        return Response(path.read_bytes(), media_type="application/vnd.apache.parquet",
+                        headers={"Content-Disposition": f'attachment; filename="{job_id}.parquet"'})
+    if format == "csv":
+        return Response(to_csv_bytes(table), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{job_id}.csv"'})
+    return JSONResponse({"job_id": job_id, "columns": table.column_names, "rows": to_json_rows(table)})

@@ -1,0 +1,45 @@
+"""Dry run: the checker's verdict, the columns used per clause, and the SQL that would run. Nothing runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from common.errors import Forbidden, PolicyViolation
+from gateway.access import check_query
+from gateway.auth import Ctx, Operator
+
+router = APIRouter(prefix="/api/v1/queries", tags=["queries"])
+
+
+class QueryCheck(BaseModel):
+    sql: str = Field(min_length=1, max_length=100_000)
+
+
+class CheckVerdict(BaseModel):
+    verdict: str  # allowed | denied
+    violation: dict[str, Any] | None = None
+    rewritten_sql: str | None = None
+    output_columns: list[str] = []
+    columns_by_clause: dict[str, list[str]] = {}
+    is_aggregate: bool | None = None
+    k: int | None = None
+    row_cap: int | None = None
+    grants: list[dict[str, Any]] = []
+    dp: dict[str, Any] | None = None
+
+
+@router.post("/check", response_model=CheckVerdict)
+def check(body: QueryCheck, ctx: Ctx, principal: Operator) -> CheckVerdict:
+    try:
+        with ctx.uow() as session:
+            checked, _ = check_query(session, ctx, principal, body.sql)
+    except (PolicyViolation, Forbidden) as refusal:
+        return CheckVerdict(verdict="denied", violation=refusal.to_dict())
+    return CheckVerdict(
+        verdict="allowed", rewritten_sql=checked.sql, output_columns=list(checked.output_columns),
+        columns_by_clause={k: list(v) for k, v in checked.columns_by_clause.items()},
+        is_aggregate=checked.is_aggregate, k=checked.k, row_cap=checked.row_cap,
+        grants=[{"id": g, "version": v} for g, v in checked.grants], dp=dict(checked.dp) if checked.dp else None)

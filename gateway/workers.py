@@ -1,0 +1,109 @@
+"""Job workers: threads that claim queued jobs from the metadata store and execute them.
+
+Several gateway replicas (or ``shuyu worker`` processes) may run pools against one PostgreSQL database; each
+claim is transactional. A pool also fails jobs whose worker stopped heartbeating, so a crash or restart
+leaves a failed job with a reason, never a job stuck in running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from common.errors import SandboxUnavailable
+from gateway.context import AppContext
+from gateway.execution import execute, fail_unexpected
+from sandbox import jobs
+from sandbox.runner import make_runner
+
+log = logging.getLogger("shuyu.workers")
+HEARTBEAT_SECONDS = 1.0
+
+
+class Heartbeat:
+    """The runner's cancel probe: refreshes the job's heartbeat at most once a second."""
+
+    def __init__(self, ctx: AppContext, job_id: str, worker_id: str) -> None:
+        self.ctx, self.job_id, self.worker_id = ctx, job_id, worker_id
+        self.last = 0.0
+        self.cancel = False
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.last >= HEARTBEAT_SECONDS:
+            self.last = time.monotonic()
+            with self.ctx.uow() as session:
+                self.cancel = jobs.heartbeat(session, self.job_id, self.worker_id, self.ctx.clock.now())
+        return self.cancel
+
+
+class WorkerPool:
+    def __init__(self, ctx: AppContext, count: int, poll_seconds: float = 0.2) -> None:
+        self.ctx = ctx
+        self.count = count
+        self.poll_seconds = poll_seconds
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.runner = make_runner(ctx.settings.sandbox)  # raises SandboxUnavailable: never run unsandboxed
+        self.stale_after = timedelta(seconds=ctx.settings.sandbox.wall_seconds + 60)
+
+    def start(self) -> None:
+        base = f"{socket.gethostname()}:{os.getpid()}"
+        for index in range(self.count):
+            thread = threading.Thread(target=self._loop, args=(f"{base}:{index}",), daemon=True,
+                                      name=f"shuyu-worker-{index}")
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def run_once(self, worker_id: str) -> bool:
+        """Claim and execute one job; False when nothing was queued."""
+        with self.ctx.uow() as session:
+            job = jobs.claim(session, worker_id, self.ctx.clock.now(), self.ctx.settings.sandbox.per_org_concurrency)
+            job_id = job.id if job else None
+        if job_id is None:
+            return False
+        try:
+            execute(self.ctx, job_id, worker_id, self.runner, Heartbeat(self.ctx, job_id, worker_id))
+        except Exception:
+            log.exception("job %s failed unexpectedly", job_id)
+            fail_unexpected(self.ctx, job_id)
+        return True
+
+    def sweep(self) -> list[str]:
+        with self.ctx.uow() as session:
+            return jobs.fail_stale(session, self.ctx.clock.now(), self.stale_after)
+
+    def _loop(self, worker_id: str) -> None:
+        last_sweep = 0.0
+        while not self.stop_event.is_set():
+            try:
+                if time.monotonic() - last_sweep > 10:
+                    last_sweep = time.monotonic()
+                    self.sweep()
+                if not self.run_once(worker_id):
+                    self.stop_event.wait(self.poll_seconds)
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("worker %s loop error", worker_id)
+                self.stop_event.wait(1.0)
+
+
+def start_pool(ctx: AppContext) -> WorkerPool | None:
+    """Start the configured workers; None when there are none or the sandbox is unavailable (logged)."""
+    if ctx.settings.sandbox.workers == 0:
+        return None
+    try:
+        pool = WorkerPool(ctx, ctx.settings.sandbox.workers)
+    except SandboxUnavailable as error:
+        ctx.services["sandbox_unavailable"] = error
+        log.error("jobs cannot run: %s", error.message)
+        return None
+    pool.start()
+    return pool
