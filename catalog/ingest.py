@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import hashlib
-import io
 import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterable, Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,9 +44,16 @@ from common.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from common.types import ColumnInfo
 
 __all__ = [
-    "stream_to_staging", "astream_to_staging", "read_upload", "infer_columns", "check_compatible",
-    "write_parquet_atomically", "WrittenFile", "normalise_column_name", "ALLOWED_ENCODINGS",
+    "ALLOWED_ENCODINGS",
     "MAX_COLUMNS",
+    "WrittenFile",
+    "astream_to_staging",
+    "check_compatible",
+    "infer_columns",
+    "normalise_column_name",
+    "read_upload",
+    "stream_to_staging",
+    "write_parquet_atomically",
 ]
 
 ALLOWED_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "GBK")

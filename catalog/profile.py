@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from common.pii import BANK_CARD, CN_RESIDENT_ID, ENTITIES, PERSONAL_ENTITIES, scan_values
 from common.types import Level
 
-__all__ = ["Suggestion", "suggest", "outward_bounds", "PII_SHARE", "PERSON_NAME", "NAME_HINTS"]
+__all__ = ["NAME_HINTS", "PERSON_NAME", "PII_SHARE", "Suggestion", "outward_bounds", "suggest"]
 
 PII_SHARE = 0.3
 PERSON_NAME = "PERSON_NAME"

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["generate", "DISTRICTS", "REFERENCE_DATE", "MIN_DISTRICT_SHARE", "INCOME_MAX"]
+__all__ = ["DISTRICTS", "INCOME_MAX", "MIN_DISTRICT_SHARE", "REFERENCE_DATE", "generate"]
 
 REFERENCE_DATE = date(2025, 1, 1)
 MIN_DISTRICT_SHARE = 0.005
@@ -310,7 +310,7 @@ _CONTRIB_SCHEMA = pa.schema([("person_id", pa.int64()), ("month", pa.string()),
 def _write_contributions(path: Path, age: np.ndarray, income: np.ndarray, uscc: pa.Array,
                          employees: np.ndarray, rng: np.random.Generator, chunk: int = 200_000) -> None:
     scale = len(age)
-    target = int(round(scale * 0.6))
+    target = round(scale * 0.6)
     working = np.flatnonzero((age >= 18) & (age <= 65))
     if len(working) >= target:
         chosen = np.sort(rng.choice(working, size=target, replace=False))

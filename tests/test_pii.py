@@ -7,8 +7,17 @@ import socket
 import pytest
 
 from common import pii
-from common.pii import (ENTITIES, PiiFinding, luhn_ok, resident_id_check_char, scan_text, scan_values,
-                        uscc_check_char, valid_resident_id, valid_uscc)
+from common.pii import (
+    ENTITIES,
+    PiiFinding,
+    luhn_ok,
+    resident_id_check_char,
+    scan_text,
+    scan_values,
+    uscc_check_char,
+    valid_resident_id,
+    valid_uscc,
+)
 
 RID = "11010519491231002X"  # GB 11643 standard example
 RID_2 = "500103199001011234"[:17] + resident_id_check_char("50010319900101123")

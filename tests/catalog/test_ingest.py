@@ -12,8 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.ingest import (astream_to_staging, check_compatible, infer_columns, read_upload,
-                            stream_to_staging, write_parquet_atomically)
+from catalog.ingest import (
+    astream_to_staging,
+    check_compatible,
+    infer_columns,
+    read_upload,
+    stream_to_staging,
+    write_parquet_atomically,
+)
 from common.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from common.types import ColumnInfo
 
@@ -89,9 +95,9 @@ def test_parquet(staging):
 
 
 def test_leading_zero_and_long_digits_stay_text(staging):
-    data = ("a,b,c,d,e\n"
-            "0023,500103199001011234,1234567890123456,007,1.5\n"
-            "42,500103199001011235,42,7,0.25\n").encode()
+    data = (b"a,b,c,d,e\n"
+            b"0023,500103199001011234,1234567890123456,007,1.5\n"
+            b"42,500103199001011235,42,7,0.25\n")
     t = load(data, staging)
     assert types(t) == {"a": "VARCHAR", "b": "VARCHAR", "c": "VARCHAR", "d": "VARCHAR", "e": "DOUBLE"}
     assert t.column("b").to_pylist()[0] == "500103199001011234"
