@@ -80,7 +80,7 @@ def stream_to_staging(chunks: Iterable[bytes], staging_dir: Path, max_bytes: int
 
     More than ``max_bytes`` in total: the partial file is deleted and ``PayloadTooLarge`` raised.
 
-    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> import tempfile; tmp = tempfile.TemporaryDirectory(); d = Path(tmp.name)
     >>> p = stream_to_staging([b"a,b\\n", b"1,2\\n"], d, 100); p.read_bytes()
     b'a,b\\n1,2\\n'
     >>> stream_to_staging([b"x" * 10], d, 5)
@@ -88,6 +88,7 @@ def stream_to_staging(chunks: Iterable[bytes], staging_dir: Path, max_bytes: int
     common.errors.PayloadTooLarge: upload exceeds the limit of 5 bytes
     >>> sorted(x.name for x in d.iterdir()) == [p.name]
     True
+    >>> tmp.cleanup()
     """
     fd, path = _new_staging_file(staging_dir)
     total = 0

@@ -347,8 +347,9 @@ def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[
     """Write the demo datasets under ``out_dir`` and return ``{dataset: {table: path}}``.
 
     >>> import tempfile
-    >>> paths = generate(Path(tempfile.mkdtemp()), scale=200, seed=1)
-    >>> sorted((d, sorted(t)) for d, t in paths.items())
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = generate(Path(tmp), scale=200, seed=1)
+    ...     sorted((d, sorted(t)) for d, t in paths.items())
     [('enterprises', ['enterprises']), ('population', ['households', 'persons']), ('social_insurance', ['contributions'])]
     """
     if scale < 1:
