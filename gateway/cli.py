@@ -152,6 +152,29 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None) -
 
 
 @app.command()
+def worker(data_dir: DataDir = None,
+           count: Annotated[int, typer.Option(min=1, help="worker threads")] = 2) -> None:
+    """Run job workers only (production: separate processes/hosts claiming jobs from the database)."""
+    import signal
+    import threading
+
+    from gateway.workers import WorkerPool
+
+    ctx = _context(data_dir)
+    try:
+        pool = WorkerPool(ctx, count)
+    except DomainError as error:
+        _fail(error)
+    pool.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"{count} workers claiming jobs; Ctrl-C to stop")
+    stop.wait()
+    pool.stop()
+
+
+@app.command()
 def demo(data_dir: DataDir = None, host: str = "127.0.0.1", port: int = 8000,
          scale: Annotated[int, typer.Option(min=100, help="persons to generate")] = 100_000,
          serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after seeding")] = True) -> None:
