@@ -1,0 +1,151 @@
+"""Build sqlglot scopes and derive, children first, what every derived column may do (its lineage label),
+whether each scope aggregates, and how privacy units flow through it ("carriers")."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, ScopeType, traverse_scope
+
+from common.types import Clause
+from policies.checker.allowlist import aggregate_name
+from policies.checker.context import PLAIN, Context, Label, ScopeInfo, refuse, strictest
+
+
+def enclosing_select(node: exp.Expression) -> exp.Expression | None:
+    """The nearest SELECT above ``node``."""
+    parent = node.parent
+    while parent is not None and not isinstance(parent, exp.Select):
+        parent = parent.parent
+    return parent
+
+
+def base_label(ctx: Context, table: exp.Table, column: str) -> Label:
+    dataset, name = table.db.lower(), table.name.lower()
+    grant = ctx.used[(dataset, name)]
+    return Label(grant.rule_for(name, column), (f"{dataset}.{name}.{column.lower()}",))
+
+
+def resolve(ctx: Context, column: exp.Column, scope: Scope) -> Label | None:
+    """The label of a qualified column as seen from ``scope`` (walking out for correlated references)."""
+    table = column.table
+    if not table:
+        return None
+    current = scope
+    while current is not None:
+        source = current.sources.get(table)
+        if source is not None:
+            if isinstance(source, exp.Table):
+                return base_label(ctx, source, column.name)
+            label = ctx.scope_info(source).labels.get(column.name)
+            if label is None:
+                raise refuse("unknown_column", "a column does not exist in the referenced subquery",
+                             hint="select the column in the subquery first")
+            return label
+        current = current.parent
+    raise refuse("unknown_column", "a column references an unknown table alias",
+                 hint="qualify columns with the alias of a table in FROM")
+
+
+def scopes(ctx: Context) -> None:
+    """Label every scope's outputs and decide aggregation and privacy-unit flow."""
+    all_scopes = traverse_scope(ctx.tree)
+    if not all_scopes:
+        raise refuse("unsupported_syntax", "the query has no SELECT scope", hint="write a SELECT query")
+    ctx.scopes, ctx.root = all_scopes, all_scopes[-1]
+    aggregated: set[int] = set()
+    for node in ctx.tree.find_all(exp.AggFunc, exp.Anonymous):
+        if aggregate_name(node):
+            select = enclosing_select(node)
+            if select is not None:
+                aggregated.add(id(select))
+    kinds = {id(ctx.root.expression): "top"}
+    for scope in reversed(all_scopes):
+        kind = kinds.get(id(scope.expression))
+        if kind is None:
+            kind = "expr" if scope.scope_type == ScopeType.SUBQUERY else "inner"
+            kinds[id(scope.expression)] = kind
+        for branch in scope.set_operation_scopes:
+            kinds[id(branch.expression)] = kind
+    for scope in all_scopes:
+        kind = kinds[id(scope.expression)]
+        node = scope.expression
+        if isinstance(node, exp.Select):
+            info = ScopeInfo(kind, id(node) in aggregated or node.args.get("group") is not None)
+            ctx.info[id(node)] = info
+            _select_labels(ctx, scope, info)
+            _select_carriers(ctx, scope, info)
+        else:
+            info = ScopeInfo(kind)
+            ctx.info[id(node)] = info
+            _union(ctx, scope, info)
+        if kind == "expr" and scope.scope_type == ScopeType.SUBQUERY:
+            _expression_subquery(node, info)
+
+
+def _select_labels(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
+    select = scope.expression
+    for projection in select.expressions:
+        name = projection.alias_or_name
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.Column):
+            label = resolve(ctx, inner, scope) or Label(PLAIN)
+        else:
+            labels = [resolve(ctx, c, scope) for c in inner.find_all(exp.Column) if enclosing_select(c) is select]
+            has_agg = any(aggregate_name(n) and enclosing_select(n) is select
+                          for n in inner.find_all(exp.AggFunc, exp.Anonymous))
+            label = strictest([lab for lab in labels if lab is not None])
+            if has_agg:
+                label = Label(PLAIN, label.columns, True)
+        info.labels[name] = label
+        info.order.append(name)
+
+
+def _select_carriers(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
+    select = scope.expression
+    inputs: list[str] = []
+    for _name, (_node, source) in scope.selected_sources.items():
+        inputs.extend(["row"] if isinstance(source, exp.Table) else ctx.scope_info(source).carriers)
+    if info.kind != "expr" and not scope.selected_sources:
+        raise refuse("no_table", "every SELECT must read a granted table", clause=Clause.select,
+                     hint="add FROM <your granted table>")
+    if info.aggregated:
+        if "count" in inputs:
+            raise refuse("nested_aggregate", "aggregating over an already aggregated subquery or CTE is not "
+                         "allowed (group sizes could not be checked)", clause=Clause.select,
+                         hint="aggregate once, directly over the (filtered) base rows")
+        info.carriers = ["count"] * len(inputs)
+    else:
+        if info.kind == "inner" and select.args.get("distinct") is not None and inputs:
+            raise refuse("distinct_subquery", "SELECT DISTINCT is not allowed inside subqueries or CTEs",
+                         clause=Clause.select, hint="use GROUP BY in the outer query")
+        info.carriers = inputs
+
+
+def _union(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
+    branches = [ctx.scope_info(b) for b in scope.set_operation_scopes]
+    left = branches[0]
+    if any(len(b.order) != len(left.order) for b in branches):
+        raise refuse("unsupported_syntax", "both sides of a set operation must have the same number of columns",
+                     hint="select the same columns on each side")
+    for i, name in enumerate(left.order):
+        info.labels[name] = strictest([b.labels[b.order[i]] for b in branches])
+        info.order.append(name)
+    width = max(len(b.carriers) for b in branches)
+    padded = [b.carriers + b.carriers[-1:] * (width - len(b.carriers)) for b in branches]
+    if any(p != padded[0] for p in padded):
+        raise refuse("mixed_aggregation", "a set operation mixes aggregated and row-level sides",
+                     hint="aggregate on every side, or on none")
+    info.carriers = padded[0]
+    info.aggregated = all(b.aggregated for b in branches)
+
+
+def _expression_subquery(node: exp.Expression, info: ScopeInfo) -> None:
+    parent = node.parent
+    if isinstance(parent, exp.Subquery):
+        parent = parent.parent
+    if not (isinstance(parent, exp.Exists) or isinstance(parent, exp.In) and parent.args.get("query")):
+        raise refuse("scalar_subquery", "scalar subqueries are not allowed (their value escapes the group-size "
+                     "check)", hint="compute it in a CTE and filter with IN/EXISTS, or aggregate once")
+    if info.aggregated or any(c == "count" for c in info.carriers):
+        raise refuse("subquery_aggregate", "aggregated subqueries inside IN/EXISTS are not allowed",
+                     hint="filter on group columns or join keys instead")
