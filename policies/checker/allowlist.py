@@ -36,7 +36,7 @@ STRUCTURE: tuple[type, ...] = (
     exp.Table, exp.Identifier, exp.Column, exp.Alias, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.And,
     exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In, exp.Is, exp.Like,
     exp.ILike, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Neg, exp.Distinct, exp.Filter,
-    exp.Exists, exp.Interval, exp.Var, exp.DataType, exp.Tuple, exp.Star,
+    exp.Exists, exp.Interval, exp.Var, exp.DataType, exp.Tuple, exp.Star, exp.IgnoreNulls, exp.RespectNulls,
 )
 ALLOWED = frozenset(STRUCTURE + SCALARS + SAFE_AGGREGATES + REVEALING_AGGREGATES)
 

@@ -56,7 +56,7 @@ def column_rules(ctx: Context) -> None:
     for scope in ctx.scopes:
         select = scope.expression
         info = ctx.scope_info(scope)
-        for column in scope.columns:
+        for column in own_columns(select):
             label = resolve(ctx, column, scope)
             site = Site(column, select)
             if site.clause is None:
@@ -74,6 +74,28 @@ def column_rules(ctx: Context) -> None:
                 _check(ctx, scope, info, column, label, site)
 
 
+def own_columns(query: exp.Expression) -> list[exp.Column]:
+    """Columns lexically in ``query`` itself, not in nested queries or CTEs (their scopes check those).
+
+    >>> import sqlglot
+    >>> q = sqlglot.parse_one("SELECT a.x AS y FROM t AS a WHERE a.z IN (SELECT b.w FROM u AS b) ORDER BY y")
+    >>> [c.sql() for c in own_columns(q)]
+    ['a.x', 'a.z', 'y']
+    """
+    found: list[exp.Column] = []
+    stack = list(reversed(list(query.iter_expressions())))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Column):
+            found.append(node)
+        elif isinstance(node, exp.TableColumn):
+            raise refuse("row_variable", "table names cannot be used as row values (whole-row access)",
+                         hint="name the columns you need")
+        elif not isinstance(node, (exp.Query, exp.Subquery, exp.With)):
+            stack.extend(reversed(list(node.iter_expressions())))
+    return found
+
+
 def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Label, site: Site) -> None:
     rule, name, clause = label.rule.rule, label.column, site.clause
     ops = [op for op, _ in site.ops]
@@ -84,7 +106,7 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
                      clause=clause, hint=f"remove `{short(name)}`; it may not be output, filtered, joined or "
                                          "counted")
     if rule is Rule.join:
-        if site.agg is not None and isinstance(site.agg, exp.Count) and \
+        if site.agg is not None and isinstance(site.agg, (exp.Count, exp.ApproxDistinct)) and \
                 all(isinstance(op, exp.Distinct) for op in ops):
             return
         if passthrough:

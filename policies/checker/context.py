@@ -43,9 +43,9 @@ def strictest(labels: Sequence[Label], aggregated: bool = False) -> Label:
     """Combine the labels of the inputs of an expression.
 
     >>> a = Label(ColumnRule(Rule.group), ("d.t.a",)); b = Label(ColumnRule(Rule.aggregate), ("d.t.b",))
-    >>> strictest([a, b]).rule.value, strictest([a, b]).columns
+    >>> str(strictest([a, b]).rule), strictest([a, b]).columns
     ('aggregate', ('d.t.a', 'd.t.b'))
-    >>> strictest([]).rule.value
+    >>> str(strictest([]).rule)
     'plain'
     """
     if not labels:
