@@ -57,7 +57,7 @@ def resolve_tables(ctx: Context) -> None:
             raise refuse("file_access", "files and paths cannot be read as tables", clause="from", hint=_HINT)
         if db in SYSTEM_SCHEMAS or name in SYSTEM_SCHEMAS or name.startswith(SYSTEM_PREFIXES) \
                 or name in {"sqlite_master", "sqlite_schema"}:
-            shown = name if name.replace("_", "").isalnum() else "system"
+            shown = name if name.replace("_", "").isalpha() and len(name) <= 40 else "system"
             raise refuse("unknown_table", f"system catalogs ({shown}) are not available", clause="from",
                          hint=_HINT)
         if db:
@@ -84,7 +84,5 @@ def resolve_tables(ctx: Context) -> None:
 
 
 def _unknown(db: str, name: str) -> str:
-    shown = f"{db}.{name}" if db else name
-    if not shown.replace("_", "").replace(".", "").isalnum() or len(shown) > 128:
-        return "the table is not granted to you"
-    return f"table {shown} is not granted to you"
+    # unknown identifiers are never echoed: they could carry planted values
+    return "a referenced table is not granted to you (or does not exist)"
