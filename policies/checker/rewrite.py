@@ -8,7 +8,11 @@ from itertools import count
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
+from sqlglot.dialects.dialect import Dialect
+
 from policies.checker.context import HIDDEN_PREFIX, Context
+
+_DUCKDB = Dialect.get_or_raise("duckdb")
 from policies.checker.parse import deep_stack
 
 
@@ -73,7 +77,7 @@ def rewrite(ctx: Context) -> None:
         cap = ctx.row_cap if existing is None else min(existing, ctx.row_cap)
         tree.set("limit", exp.Limit(expression=exp.Literal.number(cap)))
     with deep_stack():
-        ctx.checked_sql = ctx.tree.sql(dialect="duckdb", comments=False)
+        ctx.checked_sql = _DUCKDB.generator(comments=False).generate(ctx.tree, copy=False)
 
 
 def _leaves(scope: Scope) -> list[Scope]:
