@@ -17,6 +17,7 @@ from common.errors import Forbidden, PolicyViolation
 from common.types import CatalogSnapshot, CheckedQuery, Grant, Principal, Verdict
 from gateway.context import AppContext
 from policies import grants
+from policies.checker import check
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,6 @@ def grant_verdict(session: Session, ctx: AppContext, grant: Grant) -> Verdict:
 
 def check_query(session: Session, ctx: AppContext, principal: Principal, sql: str) -> tuple[CheckedQuery, Scope]:
     """Check ``sql`` for ``principal``; raises PolicyViolation or Forbidden (with the grant's reason)."""
-    from policies.checker import check  # TODO(lead): top-level once the checker lands
-
     scope = scope_of(session, principal.organization_id)
     if not scope.grants:
         raise PolicyViolation("no_grant", "your organization holds no grant; ask the implementation "
