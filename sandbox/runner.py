@@ -270,18 +270,26 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
-def _worker_error(stderr: bytes) -> tuple[str, str] | None:
-    """The last structured error line the worker wrote, if any."""
-    for line in reversed(stderr.decode("utf-8", "replace").splitlines()):
+def _worker_lines(stderr: bytes) -> tuple[tuple[str, str] | None, int | None]:
+    """(the last structured error the worker wrote, its self-reported peak RSS in KiB), each if any."""
+    error: tuple[str, str] | None = None
+    peak: int | None = None
+    for line in stderr.decode("utf-8", "replace").splitlines():
         line = line.strip()
-        if line.startswith("{"):
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
-                return obj["kind"][:40], str(obj.get("message") or "")[:300]
-    return None
+        if not line.startswith("{"):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        if isinstance(obj.get("kind"), str):
+            error = obj["kind"][:40], str(obj.get("message") or "")[:300]
+        stats = obj.get("stats")
+        if isinstance(stats, dict) and isinstance(stats.get("peak_rss_kb"), int):
+            peak = stats["peak_rss_kb"]
+    return error, peak
 
 
 _SIGNAL_KINDS = {signal.SIGXCPU: "cpu_limit", signal.SIGKILL: "killed", signal.SIGXFSZ: "file_size_limit"}
@@ -384,11 +392,12 @@ class ProcessRunner:
                     break
         finally:
             sel.close()
-            status, peak = _reap(proc)
+            status = _reap(proc)
             proc.stdout.close()
             proc.stderr.close()
             writer.join(timeout=1)
         wall_ms = (time.monotonic() - start) * 1000
+        structured, peak = _worker_lines(bytes(err))
 
         def fail(kind: str, message: str) -> RunOutcome:
             return RunOutcome(False, None, kind, message, wall_ms, peak)
@@ -399,8 +408,7 @@ class ProcessRunner:
             return fail("timeout", f"the query exceeded the {spec.wall_seconds:g} s time limit")
         if reason == "output_too_large":
             return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
-        structured = _worker_error(bytes(err))
-        code = _exit_code(status)
+        code = status
         if self.bwrap is not None and code not in (0, 2) and structured is None and b"bwrap:" in err:
             first = next((ln for ln in err.decode("utf-8", "replace").splitlines() if "bwrap:" in ln), "")
             raise SandboxUnavailable(f"bubblewrap could not create the sandbox ({first.strip()[:200]}); "
@@ -431,17 +439,7 @@ def _feed(proc: subprocess.Popen, payload: bytes) -> None:
         pass
 
 
-def _reap(proc: subprocess.Popen) -> tuple[int, int | None]:
-    """Wait for the sandbox, returning (wait status, peak RSS in KiB of it and its reaped children)."""
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except ChildProcessError:
-        proc.wait()
-        return (proc.returncode or 0) << 8 if (proc.returncode or 0) >= 0 else -proc.returncode, None
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return status, int(usage.ru_maxrss) or None
-
-
-def _exit_code(status: int) -> int:
-    """Negative signal number, or the exit code (bwrap reports a signalled worker as 128 + signal)."""
-    return os.waitstatus_to_exitcode(status)
+def _reap(proc: subprocess.Popen) -> int:
+    """Wait for the sandbox; negative signal number or exit code (bwrap reports a signalled worker as
+    128 + signal)."""
+    return proc.wait()

@@ -9,7 +9,8 @@ one file. Protocol:
   "max_temp_mb": ..., "max_rows": ..., "data_dir": "/data", "temp_dir": "/tmp/duckdb"}``;
 * stdout (or ``--out FILE``): the result as one Arrow IPC stream, written only once the whole result is known
   to fit the row cap (never a partial result);
-* stderr: on failure, ONE JSON line ``{"kind": <category>, "message": <fixed text>}`` and exit code 2.
+* stderr: on failure, ONE JSON line ``{"kind": <category>, "message": <fixed text>}`` and exit code 2;
+  on every normal exit a last ``{"stats": {"peak_rss_kb": N}}`` line.
   Messages never carry engine text: DuckDB errors can echo data values (conversion errors do).
 """
 
@@ -131,12 +132,26 @@ def write_stream(table, out) -> None:
         writer.write_table(table)
 
 
+def _stats() -> None:
+    """One ``{"stats": {...}}`` line on stderr: the worker's own peak RSS (the host cannot see it through
+    bubblewrap's PID-1 reaper)."""
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        sys.stderr.write(json.dumps({"stats": {"peak_rss_kb": int(peak)}}) + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
 def _fail(kind: str, message: str) -> int:
     try:
         sys.stderr.write(json.dumps({"kind": kind, "message": message}) + "\n")
         sys.stderr.flush()
     except Exception:
         pass
+    _stats()
     return EXIT_ERROR
 
 
@@ -186,6 +201,7 @@ def main(argv: list[str]) -> int:
         return _fail("output", "the result pipe was closed")
     except Exception as exc:  # noqa: BLE001
         return _fail("output", f"the result could not be serialized ({type(exc).__name__})")
+    _stats()
     return 0
 
 

@@ -1,0 +1,186 @@
+"""Docker backend (DESIGN.md §4, layer 2): one locked-down container per job.
+
+``container_spec`` is pure (unit-tested without an engine): ``network_mode=none``, read-only root, a noexec
+tmpfs at /tmp, ``cap_drop=ALL``, ``no-new-privileges``, pids/memory/cpu limits, user nobody, the scoped data
+read-only at /data, the worker file read-only at /opt/shuyu/worker.py and a per-job directory at /job for
+the spec and the Arrow result (a container's log stream would mangle binary Arrow bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.ipc
+
+from common.errors import SandboxUnavailable
+from common.settings import SandboxSettings
+from sandbox.runner import (BASE_ENV, DATA_DEST, POLL_SECONDS, STDERR_CAP, WORKER_DEST, WORKER_SOURCE,
+                            RunOutcome, RunSpec, _worker_lines, tmpfs_mb)
+
+log = logging.getLogger(__name__)
+
+JOB_DEST = "/job"
+NOBODY = "65534:65534"
+PIDS_LIMIT = 64
+
+
+def _default_client_factory():
+    import docker
+
+    return docker.from_env()
+
+
+class DockerRunner:
+    def __init__(self, settings: SandboxSettings, client_factory: Callable[[], Any] | None = None,
+                 job_root: Path | None = None) -> None:
+        self.settings = settings
+        self.client_factory = client_factory or _default_client_factory
+        self.job_root = Path(job_root) if job_root else None
+        self._client = None
+
+    # -- pure --------------------------------------------------------------------------------------------
+    def container_spec(self, spec: RunSpec, job_dir: Path | str = "/var/lib/shuyu/jobs/JOB") -> dict:
+        """kwargs for ``client.containers.run``; ``job_dir`` is the host dir holding spec.json/result."""
+        memory = f"{spec.memory_mb + 512}m"  # DuckDB's memory_limit + the interpreter and Arrow buffers
+        return {
+            "image": self.settings.docker_image,
+            "command": ["python", "-I", "-B", WORKER_DEST, "--spec", f"{JOB_DEST}/spec.json",
+                        "--out", f"{JOB_DEST}/result.arrow"],
+            "name": f"shuyu-job-{_safe_name(spec.job_id)}",
+            "detach": True,
+            "auto_remove": False,  # removed explicitly after the logs (stderr) are read
+            "network_mode": "none",
+            "read_only": True,
+            "tmpfs": {"/tmp": f"size={tmpfs_mb(spec)}m,noexec,nosuid,nodev,mode=1777"},
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": PIDS_LIMIT,
+            "mem_limit": memory,
+            "memswap_limit": memory,  # no swap beyond the memory limit
+            "nano_cpus": int(spec.threads * 1_000_000_000),
+            "user": NOBODY,
+            "ipc_mode": "none",
+            "working_dir": "/tmp",
+            "environment": dict(BASE_ENV),
+            "volumes": {
+                str(Path(spec.scoped.root).resolve()): {"bind": DATA_DEST, "mode": "ro"},
+                str(WORKER_SOURCE): {"bind": WORKER_DEST, "mode": "ro"},
+                str(job_dir): {"bind": JOB_DEST, "mode": "rw"},
+            },
+            "ulimits": _ulimits(spec),
+            "labels": {"shuyu.job": spec.job_id},
+        }
+
+    def job_payload(self, spec: RunSpec) -> bytes:
+        root = Path(spec.scoped.root).resolve()
+        tables = [[d, t, f"{DATA_DEST}/{Path(p).resolve().relative_to(root).as_posix()}"]
+                  for (d, t), p in sorted(spec.scoped.tables.items())]
+        return json.dumps({
+            "sql": spec.sql, "tables": tables, "memory_mb": spec.memory_mb, "threads": spec.threads,
+            "max_temp_mb": spec.max_temp_mb, "max_rows": spec.max_output_rows,
+            "data_dir": DATA_DEST, "temp_dir": "/tmp/duckdb",
+        }).encode()
+
+    # -- engine ------------------------------------------------------------------------------------------
+    def client(self):
+        if self._client is None:
+            try:
+                self._client = self.client_factory()
+                self._client.ping()
+            except Exception as exc:  # docker.errors.DockerException and connection errors
+                self._client = None
+                raise SandboxUnavailable(f"the Docker engine is not reachable ({type(exc).__name__}); start "
+                                         "Docker or use sandbox.backend=process", backend="docker") from None
+        return self._client
+
+    def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome:
+        client = self.client()
+        start = time.monotonic()
+        job_dir = Path(tempfile.mkdtemp(prefix="shuyu-job-", dir=self.job_root))
+        container = None
+        try:
+            os.chmod(job_dir, 0o777)  # the container runs as nobody
+            (job_dir / "spec.json").write_bytes(self.job_payload(spec))
+            os.chmod(job_dir / "spec.json", 0o644)
+            container = client.containers.run(**self.container_spec(spec, job_dir))
+            reason = None
+            deadline = start + spec.wall_seconds
+            while True:
+                container.reload()
+                if container.status in ("exited", "dead"):
+                    break
+                if cancelled():
+                    reason = "cancelled"
+                elif time.monotonic() > deadline:
+                    reason = "timeout"
+                result = job_dir / "result.arrow"
+                if reason is None and result.exists() and result.stat().st_size > spec.max_output_bytes:
+                    reason = "output_too_large"
+                if reason:
+                    container.kill()
+                    break
+                time.sleep(POLL_SECONDS)
+            code = container.wait(timeout=10).get("StatusCode", -1) if reason is None else -9
+            err = container.logs(stdout=False, stderr=True)[-STDERR_CAP:]
+            state = container.attrs.get("State", {}) if reason is None else {}
+            return self._outcome(spec, reason, code, err, job_dir / "result.arrow", start,
+                                 oom=bool(state.get("OOMKilled")))
+        finally:
+            if container is not None:
+                try:
+                    container.remove(force=True)
+                except Exception:  # noqa: BLE001 - best effort
+                    log.warning("could not remove container for job %s", spec.job_id)
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    @staticmethod
+    def _outcome(spec: RunSpec, reason: str | None, code: int, err: bytes, result: Path, start: float,
+                 oom: bool = False) -> RunOutcome:
+        wall_ms = (time.monotonic() - start) * 1000
+        structured, peak = _worker_lines(err)
+
+        def fail(kind: str, message: str) -> RunOutcome:
+            return RunOutcome(False, None, kind, message, wall_ms, peak)
+
+        if reason == "cancelled":
+            return fail("cancelled", "the job was cancelled and its container killed")
+        if reason == "timeout":
+            return fail("timeout", f"the query exceeded the {spec.wall_seconds:g} s time limit")
+        if reason == "output_too_large":
+            return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
+        if oom:
+            return fail("memory", "out of memory: the container exceeded its memory limit")
+        if structured is not None:
+            return fail(*structured)
+        if code != 0:
+            return fail("killed" if code in (137, -9) else "crashed", f"the container exited with status {code}")
+        try:
+            if result.stat().st_size > spec.max_output_bytes:
+                return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
+            table = pa.ipc.open_stream(result.read_bytes()).read_all()
+        except (pa.ArrowInvalid, OSError, ValueError):
+            return fail("crashed", "the container returned an invalid result stream")
+        if table.num_rows > spec.max_output_rows:
+            return fail("too_many_rows", f"the result has more than {spec.max_output_rows} rows")
+        return RunOutcome(True, table, None, None, wall_ms, peak)
+
+
+def _safe_name(job_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in job_id)[:64] or "job"
+
+
+def _ulimits(spec: RunSpec) -> list:
+    from docker.types import Ulimit
+
+    cpu = int(spec.wall_seconds * max(spec.threads, 1)) + 10
+    return [Ulimit(name="cpu", soft=cpu, hard=cpu + 5), Ulimit(name="nofile", soft=1024, hard=1024),
+            Ulimit(name="core", soft=0, hard=0),
+            Ulimit(name="fsize", soft=spec.max_temp_mb << 20, hard=spec.max_temp_mb << 20)]
