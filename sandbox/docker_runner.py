@@ -14,16 +14,27 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc
 
 from common.errors import SandboxUnavailable
 from common.settings import SandboxSettings
-from sandbox.runner import (BASE_ENV, DATA_DEST, POLL_SECONDS, STDERR_CAP, WORKER_DEST, WORKER_SOURCE,
-                            RunOutcome, RunSpec, _worker_lines, tmpfs_mb)
+from sandbox.runner import (
+    BASE_ENV,
+    DATA_DEST,
+    POLL_SECONDS,
+    STDERR_CAP,
+    WORKER_DEST,
+    WORKER_SOURCE,
+    RunOutcome,
+    RunSpec,
+    _worker_lines,
+    tmpfs_mb,
+)
 
 log = logging.getLogger(__name__)
 

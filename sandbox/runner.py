@@ -28,9 +28,10 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.ipc
@@ -76,7 +77,7 @@ class RunSpec:
 
     @classmethod
     def from_settings(cls, settings: SandboxSettings, *, job_id: str, sql: str, scoped: ScopedData,
-                      max_output_rows: int | None = None) -> "RunSpec":
+                      max_output_rows: int | None = None) -> RunSpec:
         return cls(job_id=job_id, sql=sql, scoped=scoped, wall_seconds=settings.wall_seconds,
                    memory_mb=settings.memory_mb, threads=settings.threads, max_temp_mb=settings.max_temp_mb,
                    max_output_rows=min(max_output_rows or settings.max_output_rows, settings.max_output_rows),
@@ -217,7 +218,7 @@ def build_bwrap_argv(bwrap: str, command: Sequence[str], *, data_dir: Path | Non
     argv += [
         "--proc", "/proc",
         "--dev", "/dev",
-        "--size", str(int(tmp_mb) * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+        "--size", str(tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
         "--remount-ro", "/",
         "--chdir", "/tmp",
         "--setenv", "PYTHONPATH", rt.pythonpath,
@@ -245,7 +246,7 @@ def limits_for(spec: RunSpec) -> dict[int, tuple[int, int]]:
 def _preexec(limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
     def apply() -> None:
         for which, (soft, hard) in limits.items():
-            cur_soft, cur_hard = resource.getrlimit(which)
+            _, cur_hard = resource.getrlimit(which)
             if cur_hard != resource.RLIM_INFINITY:
                 hard = min(hard, cur_hard)
                 soft = min(soft, hard)

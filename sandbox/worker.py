@@ -184,7 +184,7 @@ def main(argv: list[str]) -> int:
         return _fail("setup" if kind == "engine" else kind, "the sandbox could not prepare the engine")
     try:
         table = run_query(con, sql, max_rows)
-    except BaseException as exc:  # noqa: BLE001 - includes KeyboardInterrupt -> interrupted
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             return _fail(*_ERRORS["InterruptException"])
         if isinstance(exc, SystemExit):

@@ -37,7 +37,7 @@ def _spec(data: Path, sql: str, **kw) -> dict:
 
 def _run(spec: dict | bytes) -> subprocess.CompletedProcess:
     payload = spec if isinstance(spec, bytes) else json.dumps(spec).encode()
-    return subprocess.run([sys.executable, "-s", "-P", str(WORKER)], input=payload, capture_output=True,
+    return subprocess.run([sys.executable, "-s", "-P", str(WORKER)], input=payload, capture_output=True, check=False,
                           timeout=60)
 
 
