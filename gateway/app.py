@@ -12,10 +12,12 @@ from gateway import errors
 from gateway.context import AppContext
 from gateway.limits import BodySizeLimit
 from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
+from gateway.routes import registry as registry_routes
 from gateway.workers import start_pool
 
 ROUTERS = (system.router, catalog.router, grants.router, queries.router, jobs.router, reviews.router,
            audit.router)
+ROUTERS += (registry_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

@@ -9,5 +9,6 @@ import audit.store  # noqa: F401
 import catalog.store  # noqa: F401
 import policies.store  # noqa: F401
 import sandbox.store  # noqa: F401
+import registry.store  # noqa: F401
 
 metadata = Base.metadata
