@@ -340,7 +340,7 @@ def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, file
                               user_id=principal.user_id, today=today, now=ctx.clock.now(),
                               current_evidence_sha256=current_sha)
         emit(session, ctx, principal, "registry.application.submitted", "registry_application", view.id,
-             kind=view.kind, subject_type=view.subject_type, subject_id=view.subject_id,
+             registration_type=view.kind, subject=f"{view.subject_type}:{view.subject_id}",
              co_registrants=len(co), acceptance_due=view.acceptance_due.isoformat())
         return _application(view)
 
