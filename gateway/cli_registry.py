@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 registry_app = typer.Typer(help="Registration (Annex 1): sweep expired certificates, verify a code.",
                            no_args_is_help=True)
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="data directory (default: $SHUYU_DATA_DIR)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: $SHUYU_DATA_DIR)")]
 
 
 def _context(data_dir: Path | None):

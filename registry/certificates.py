@@ -80,7 +80,7 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
                 handle.write(pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 private key")
+        raise TypeError(f"{path} does not hold an Ed25519 private key")
     return key
 
 

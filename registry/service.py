@@ -23,8 +23,16 @@ from common.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, 
 from common.types import Verdict
 from registry import certificates, deadlines, workflow
 from registry.evidence import Evidence, canonical
-from registry.store import (ApplicationRow, CertificateRow, CodeRow, EvidenceRow, NoticeRow, ObjectionRow,
-                            RegistrantRow, TransitionRow)
+from registry.store import (
+    ApplicationRow,
+    CertificateRow,
+    CodeRow,
+    EvidenceRow,
+    NoticeRow,
+    ObjectionRow,
+    RegistrantRow,
+    TransitionRow,
+)
 
 SUBJECT_TYPES = ("dataset", "product")
 CONTENT_FIELDS = ("name", "holder", "source", "scale", "update_frequency", "format", "open_attribute", "storage",

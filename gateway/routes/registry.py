@@ -8,6 +8,7 @@ commit in one transaction. No request or response carries a fee: registration is
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,8 @@ from gateway import identity
 from gateway.auth import Authenticated, Ctx, Public, Registrar, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
-from registry import certificates, evidence as evidence_mod, service, workflow
+from registry import certificates, service, workflow
+from registry import evidence as evidence_mod
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 Registrant = Annotated[Principal, require_verified(Role.data_source, Role.operator)]
@@ -307,7 +309,8 @@ async def create_application(
     body = _parse_application(application)
     letter = await commitment_letter.read(service.MAX_LETTER_BYTES + 1)
     filename = commitment_letter.filename or "commitment"
-    return _submit(ctx, principal, body, filename, letter)
+    # hashing the stored files for the evidence check is blocking work: keep it off the event loop
+    return await asyncio.to_thread(_submit, ctx, principal, body, filename, letter)
 
 
 def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, filename: str,
@@ -440,7 +443,7 @@ def issue(application_id: str, ctx: Ctx, principal: Registrar) -> ApplicationPub
 def commitment_letter(application_id: str, ctx: Ctx, principal: Authenticated) -> Response:
     with ctx.uow() as session:
         _readable(session, principal, application_id)
-        filename, content = service.commitment_letter(session, application_id)
+        _, content = service.commitment_letter(session, application_id)
         emit(session, ctx, principal, "registry.commitment_letter.read", "registry_application", application_id)
     return Response(content, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="commitment-{application_id}"'})

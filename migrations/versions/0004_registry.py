@@ -4,11 +4,10 @@ Revision ID: 0004_registry
 Revises: 0003_catalog_grants
 Create Date: 2026-11-27 05:57:01.212797
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import common.db
-
 
 revision = '0004_registry'
 down_revision = '0003_catalog_grants'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 CSV = ("person_id,district,income\n" + "".join(f"{i},district{i % 4},{1000 + i}\n" for i in range(40))).encode()
 CSV2 = ("person_id,district,income\n" + "".join(f"{i},district{i % 4},{2000 + i}\n" for i in range(41))).encode()
@@ -20,7 +20,7 @@ def content(name: str = "居民收入统计") -> dict:
 
 def set_day(clock, day: date) -> None:
     """Set the clock to ``day`` (10:00 Beijing time)."""
-    clock.current = datetime(day.year, day.month, day.day, 2, 0, tzinfo=timezone.utc)
+    clock.current = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
 
 
 @dataclass

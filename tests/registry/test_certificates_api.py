@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pydantic import BaseModel
+from registry_world import PREFIX, content, make_world, set_day
 from sqlalchemy import select, update
 
 from common.db import Base
 from gateway.workers import WorkerPool
-from registry import evidence as evidence_mod, service
+from registry import evidence as evidence_mod
+from registry import service
 from registry.store import CertificateRow
-from registry_world import PREFIX, content, make_world, set_day
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ transitions as 409s, joint applications (R9), evidence (R12, R13) and audit in t
 from datetime import date
 
 import pytest
+from registry_world import CSV2, PREFIX, make_world, set_day
 from sqlalchemy import func, select
 
 from audit.store import AuditEventRow as EventRow
 from registry.store import ApplicationRow, EvidenceRow
-from registry_world import CSV2, PREFIX, make_world, set_day
 
 
 @pytest.fixture
