@@ -308,7 +308,7 @@ def _target_certificate(session: Session, spec: ApplicationSpec, applicant: Part
 def consent(session: Session, application_id: str, *, organization_id: str, user_id: str, today: date,
             now: datetime) -> ApplicationView:
     """A co-registrant records its consent to a joint application (R9)."""
-    row = _application_row(session, application_id)
+    row = _application_row(session, application_id, lock=True)
     if row.state in workflow.TERMINAL:
         raise InvalidTransition(f"cannot consent to an application that is {row.state}", current_state=row.state)
     registrant = session.scalar(select(RegistrantRow).where(RegistrantRow.application_id == row.id,
@@ -327,7 +327,7 @@ def act(session: Session, application_id: str, action: str, *, actor_id: str, to
     """accept, return, approve, reject, publish, withdraw — the registrar's steps and the applicant's withdrawal.
 
     ``organization_id`` is the applicant's organization for applicant actions (withdraw)."""
-    row = _application_row(session, application_id)
+    row = _application_row(session, application_id, lock=True)
     to_state = workflow.target(action, row.state, row.kind)
     if action in ("return", "reject") and not reason.strip():
         raise InvalidInput(f"{action} needs a reason", field="reason")
@@ -353,7 +353,7 @@ def act(session: Session, application_id: str, action: str, *, actor_id: str, to
 def resubmit(session: Session, application_id: str, *, content: Mapping[str, str] | None, organization_id: str,
              user_id: str, today: date, now: datetime) -> ApplicationView:
     """The applicant completes a returned application; the acceptance deadline runs again."""
-    row = _application_row(session, application_id)
+    row = _application_row(session, application_id, lock=True)
     to_state = workflow.target("resubmit", row.state, row.kind)
     if organization_id != row.applicant_org_id:
         raise Forbidden("only the applicant may do this")
@@ -367,7 +367,7 @@ def resubmit(session: Session, application_id: str, *, content: Mapping[str, str
 def file_objection(session: Session, application_id: str, *, reason: str, user_id: str, today: date,
                    now: datetime) -> ObjectionView:
     """Object during the public notice: issuance pauses until the registrar resolves it (R16)."""
-    row = _application_row(session, application_id)
+    row = _application_row(session, application_id, lock=True)
     to_state = workflow.target("object", row.state, row.kind)
     if not reason.strip() or len(reason) > 5000:
         raise InvalidInput("an objection needs a reason of at most 5000 characters", field="reason")
@@ -394,7 +394,7 @@ def resolve_objection(session: Session, objection_id: str, *, decision: str, rea
         raise InvalidInput("a resolution needs a reason", field="reason")
     if objection.state != "open":
         raise InvalidTransition(f"the objection is already {objection.state}", current_state=objection.state)
-    row = _application_row(session, objection.application_id)
+    row = _application_row(session, objection.application_id, lock=True)
     objection.state, objection.resolution = decision, reason.strip()
     objection.resolved_by, objection.resolved_on = actor_id, today
     session.flush()
@@ -422,7 +422,7 @@ def issue(session: Session, application_id: str, *, key: Ed25519PrivateKey, acto
           now: datetime) -> ApplicationView:
     """After the notice period: assign the code and issue the signed certificate (first), a new certificate
     version under the same code (change, correction), or cancel the certificate (cancellation)."""
-    row = _application_row(session, application_id)
+    row = _application_row(session, application_id, lock=True)
     to_state = workflow.target("issue", row.state, row.kind)
     if row.notice_end is None or today <= row.notice_end:
         raise InvalidTransition(f"the public notice runs until {row.notice_end.isoformat()}" if row.notice_end
@@ -435,7 +435,7 @@ def issue(session: Session, application_id: str, *, key: Ed25519PrivateKey, acto
         cert = _new_version(session, key, code, 1, row, "first", registrants, content, today, today,
                             deadlines.validity_end(today, row.authorization_end), evidence, now)
     elif row.kind in ("change", "correction"):
-        current = _current(session, row.certificate_code)
+        current = _current(session, row.certificate_code, lock=True)
         _set_state(current, "supersede", f"{row.kind} registration", today)
         code = _code_row(session, row.certificate_code)
         valid_to = current.valid_to if row.authorization_end is None else min(current.valid_to, row.authorization_end)
@@ -446,7 +446,7 @@ def issue(session: Session, application_id: str, *, key: Ed25519PrivateKey, acto
                             today, today, valid_to, evidence, now, authorization_end=row.authorization_end
                             or current.authorization_end)
     else:
-        current = _current(session, row.certificate_code)
+        current = _current(session, row.certificate_code, lock=True)
         _set_state(current, "cancel", "cancellation registration", today)
         _notice(session, "cancellation", row, today, now, code=current.code)
         cert = current
@@ -504,15 +504,16 @@ def _set_state(row: CertificateRow, action: str, reason: str, today: date) -> No
     row.state_reason, row.state_changed_on = reason, today
 
 
-def _code_row(session: Session, code: str) -> CodeRow:
-    row = session.scalar(select(CodeRow).where(CodeRow.code == code))
+def _code_row(session: Session, code: str, lock: bool = False) -> CodeRow:
+    query = select(CodeRow).where(CodeRow.code == code)
+    row = session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise NotFound("no such certificate", field="code")
     return row
 
 
-def _current(session: Session, code: str) -> CertificateRow:
-    lineage = _code_row(session, code)
+def _current(session: Session, code: str, lock: bool = False) -> CertificateRow:
+    lineage = _code_row(session, code, lock=lock)
     return session.scalar(select(CertificateRow).where(CertificateRow.code == code,
                                                        CertificateRow.version == lineage.current_version))
 
@@ -563,7 +564,7 @@ def renew(session: Session, code: str, *, organization_id: str, key: Ed25519Priv
           now: datetime, valid_to: date | None = None, authorization_end: date | None = None) -> CertificateView:
     """Renew within the 60 days before expiry: at most 3 years, never beyond the authorization period, counted
     from the day after the previous expiry (R18). Writes a new signed certificate version."""
-    current = _current(session, code)
+    current = _current(session, code, lock=True)
     lineage = _code_row(session, code)
     state = effective_state(current, today)
     if state != "issued":
@@ -604,7 +605,7 @@ def revoke(session: Session, code: str, *, reason: str, today: date, now: dateti
     """Revoke for fraud, false materials or illegal use, with reasons; the revocation is announced (R23)."""
     if not reason.strip() or len(reason) > 2000:
         raise InvalidInput("a revocation needs a reason of at most 2000 characters", field="reason")
-    current = _current(session, code)
+    current = _current(session, code, lock=True)
     _set_state(current, "revoke", reason.strip(), today)
     _announce(session, "revocation", current, today, now, f"revoked: {reason.strip()}")
     return certificate(session, code, today)
@@ -615,7 +616,8 @@ def sweep(session: Session, today: date) -> list[str]:
     cancelled = []
     rows = session.scalars(select(CertificateRow).join(CodeRow, CodeRow.code == CertificateRow.code).where(
         CertificateRow.version == CodeRow.current_version, CertificateRow.state == "issued",
-        CertificateRow.valid_to < today).order_by(CertificateRow.code))
+        CertificateRow.valid_to < today).order_by(CertificateRow.code)
+        .with_for_update(of=CertificateRow, skip_locked=True))  # concurrent sweeps skip each other's rows
     for row in list(rows):
         reason = f"not renewed before expiry on {row.valid_to.isoformat()} (R18)"
         _set_state(row, "cancel", reason, today)
@@ -635,7 +637,7 @@ def verify_certificate(session: Session, code: str, public_key: Ed25519PublicKey
         return Verification(code=code, code_valid=code_valid, found=False, signature_valid=False, state=None,
                             valid=False, reason="malformed code: the check character does not match" if not code_valid
                             else "no certificate has this code")
-    current = _current(session, code)
+    current = _current(session, code, lock=True)
     versions = list(session.scalars(select(CertificateRow).where(CertificateRow.code == code)
                                     .order_by(CertificateRow.version)))
     presented = document is not None
@@ -801,8 +803,9 @@ def statistics(session: Session, today: date) -> dict:
 
 # --- application views ---------------------------------------------------------------------------------------
 
-def _application_row(session: Session, application_id: str) -> ApplicationRow:
-    row = session.get(ApplicationRow, application_id)
+def _application_row(session: Session, application_id: str, lock: bool = False) -> ApplicationRow:
+    """The application; with ``lock`` its row is locked until commit (concurrent transitions serialize)."""
+    row = session.get(ApplicationRow, application_id, with_for_update=lock or None)
     if row is None:
         raise NotFound("no such application", field="application_id")
     return row
