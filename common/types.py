@@ -178,6 +178,13 @@ class DPSettings:
     default_epsilon: float = 0.5
     refresh: str = "none"  # none | monthly | yearly
     max_contributions: int = 1
+    # Group-column key domains, "table.column" -> the keys that may be released (policies/dp.py).
+    key_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    org_cap: float = 0.0  # epsilon cap per operator organization across its grants on the dataset; 0 = none
+
+    def __post_init__(self) -> None:  # JSON round trips give lists: keep the domains immutable tuples
+        object.__setattr__(self, "key_domains", {k.lower(): tuple(str(x) for x in v)
+                                                 for k, v in dict(self.key_domains).items()})
 
 
 @dataclass(frozen=True)

@@ -10,5 +10,6 @@ import catalog.store  # noqa: F401
 import policies.store  # noqa: F401
 import sandbox.store  # noqa: F401
 import registry.store  # noqa: F401
+import policies.ledger_store  # noqa: F401
 
 metadata = Base.metadata

@@ -48,6 +48,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sandbox.dp_noise import release as dp_release
+
 HIDDEN_PREFIX = "__shuyu_"
 UNIT_PREFIX = "__shuyu_units_"
 
@@ -67,6 +69,7 @@ class GatePolicy:
     is_aggregate: bool
     max_rows: int
     max_bytes: int
+    dp: Mapping[str, Any] | None = field(default=None, hash=False)  # DP plan (policies/dp.py JSON form)
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -93,6 +96,7 @@ class GateReport:
     pii_entities: Mapping[str, int] = field(default_factory=dict, hash=False)
     truncated: bool = False
     sha256: str | None = None
+    dp: Mapping[str, Any] | None = field(default=None, hash=False)  # DP section: epsilon, split, intervals
 
     @property
     def releasable(self) -> bool:
@@ -108,6 +112,7 @@ class GateReport:
             "pii_entities": dict(sorted(self.pii_entities.items())),
             "truncated": self.truncated,
             "sha256": self.sha256,
+            **({"dp": dict(self.dp)} if self.dp is not None else {}),
         }
 
     def audit_details(self) -> dict[str, Any]:
@@ -122,7 +127,17 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     visible = [i for i, name in enumerate(table.column_names) if not name.startswith(HIDDEN_PREFIX)]
     out = canonical_table(table.select(visible))
 
-    if policy.is_aggregate:
+    dp_report = None
+    if policy.dp is not None:
+        # Differential privacy: no k-threshold on exact counts (suppression itself would leak); every key of
+        # the declared domain is released with noise, absent keys filled with exact 0 before the noise.
+        try:
+            out, dp_report = dp_release(table, policy.dp)
+        except (pa.ArrowException, ValueError, KeyError, TypeError):
+            problem = "the differentially private result could not be formed: the gate fails closed"
+            return out.slice(0, 0), GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"))
+        withheld = 0
+    elif policy.is_aggregate:
         problem = _unit_problem(table, policy)
         if problem:
             empty = out.slice(0, 0)
@@ -153,7 +168,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     if out.num_rows == 0:
         # Say the same thing whether the query matched nothing or every row was withheld.
         rows_suppressed = 0
-        if policy.is_aggregate:
+        if policy.is_aggregate and dp_report is None:
             reasons.insert(0, f"no rows released; rows with fewer than k={policy.k} distinct privacy units "
                               "are always withheld")
     else:
@@ -172,7 +187,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
         decision = RELEASED
     digest = hashlib.sha256(canonical_ipc_bytes(out)).hexdigest()
     return out, GateReport(decision, rows_in, out.num_rows, rows_suppressed, tuple(reasons), dict(pii),
-                           truncated, digest)
+                           truncated, digest, dp_report)
 
 
 def _unit_names(table: pa.Table, policy: GatePolicy) -> list[str]:
