@@ -18,6 +18,7 @@ from common.types import CatalogSnapshot, CheckedQuery, Grant, Principal, Verdic
 from gateway.context import AppContext
 from policies import grants
 from policies.checker import check
+from registry.service import dataset_registration
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,6 @@ def scope_of(session: Session, organization_id: str) -> Scope:
 
 
 def grant_verdict(session: Session, ctx: AppContext, grant: Grant) -> Verdict:
-    from registry.service import dataset_registration  # TODO(lead): top-level once registry lands
-
     today = ctx.clock.today()
     verdict = grants.usable(grant, today, dataset_registration(session, grant.dataset, today))
     if not verdict.allowed and grant.status != "active":

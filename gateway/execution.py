@@ -46,8 +46,11 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
         _finish_failed(ctx, job_id, "not_runnable", error.message)
         return
     try:
+        # Aggregates may hold many small groups the gate will withhold: the sandbox's own cap applies there,
+        # and the gate trims what is released to the grant's row cap after suppression.
+        cap = None if plan["is_aggregate"] else plan["row_cap"]
         outcome = runner.run(RunSpec.from_settings(ctx.settings.sandbox, job_id=job_id, sql=checked_sql,
-                                                   scoped=scoped, max_output_rows=plan["row_cap"] + 1),
+                                                   scoped=scoped, max_output_rows=cap),
                              cancelled=cancelled)
     finally:
         shutil.rmtree(scoped.root, ignore_errors=True)

@@ -17,11 +17,13 @@ from datetime import timedelta
 from common.errors import SandboxUnavailable
 from gateway.context import AppContext
 from gateway.execution import execute, fail_unexpected
+from gateway.routes.registry import sweep_and_audit
 from sandbox import jobs
 from sandbox.runner import make_runner
 
 log = logging.getLogger("shuyu.workers")
 HEARTBEAT_SECONDS = 1.0
+REGISTRY_SWEEP_SECONDS = 3600.0
 
 
 class Heartbeat:
@@ -82,12 +84,15 @@ class WorkerPool:
             return jobs.fail_stale(session, self.ctx.clock.now(), self.stale_after)
 
     def _loop(self, worker_id: str) -> None:
-        last_sweep = 0.0
+        last_sweep = last_registry_sweep = 0.0
         while not self.stop_event.is_set():
             try:
                 if time.monotonic() - last_sweep > 10:
                     last_sweep = time.monotonic()
                     self.sweep()
+                if worker_id.endswith(":0") and time.monotonic() - last_registry_sweep > REGISTRY_SWEEP_SECONDS:
+                    last_registry_sweep = time.monotonic()
+                    sweep_and_audit(self.ctx)  # R18: certificates not renewed in time are cancelled
                 if not self.run_once(worker_id):
                     self.stop_event.wait(self.poll_seconds)
             except Exception:  # the loop must survive a database hiccup
