@@ -243,6 +243,27 @@ def limits_for(spec: RunSpec) -> dict[int, tuple[int, int]]:
     }
 
 
+PRLIMIT_FLAGS = {resource.RLIMIT_CPU: "--cpu", resource.RLIMIT_AS: "--as", resource.RLIMIT_FSIZE: "--fsize",
+                 resource.RLIMIT_NOFILE: "--nofile", resource.RLIMIT_CORE: "--core"}
+
+
+def with_limits(argv: list[str], limits: Mapping[int, tuple[int, int]]) -> list[str]:
+    """Prefix ``argv`` with util-linux ``prlimit`` so the limits are set by exec, not by ``preexec_fn``
+    (which is unsafe in the threaded worker pool: the forked child may deadlock on a lock held by another
+    thread). Without prlimit the caller falls back to ``_preexec``."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return argv
+    flags = []
+    for which, (soft, hard) in limits.items():
+        _, current_hard = resource.getrlimit(which)
+        if current_hard != resource.RLIM_INFINITY:  # an unprivileged host cannot raise a hard limit
+            hard = min(hard, current_hard)
+            soft = min(soft, hard)
+        flags.append(f"{PRLIMIT_FLAGS[which]}={soft}:{hard}")
+    return [prlimit, *flags, "--", *argv]
+
+
 def _preexec(limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
     def apply() -> None:
         for which, (soft, hard) in limits.items():
@@ -355,9 +376,11 @@ class ProcessRunner:
 
     def _run(self, spec: RunSpec, argv: list[str], env: dict[str, str] | None, payload: bytes,
              cancelled: Callable[[], bool], start: float) -> RunOutcome:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        limits = limits_for(spec)
+        limited = with_limits(argv, limits)
+        proc = subprocess.Popen(limited, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env, close_fds=True, start_new_session=True,
-                                preexec_fn=_preexec(limits_for(spec)))
+                                preexec_fn=None if limited is not argv else _preexec(limits))
         writer = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
         writer.start()
         out = io.BytesIO()
