@@ -18,6 +18,8 @@ from gateway.workers import start_pool
 ROUTERS = (system.router, catalog.router, grants.router, queries.router, jobs.router, reviews.router,
            audit.router)
 ROUTERS += (registry_routes.router,)
+from gateway.routes import operation as operation_routes  # noqa: E402
+ROUTERS += (operation_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
