@@ -19,7 +19,7 @@ import pyarrow as pa
 from catalog import service as catalog_service
 from common.errors import DomainError
 from common.types import Grant
-from gateway.access import grant_verdict
+from gateway.access import grant_verdict, settle_dp
 from gateway.context import AppContext
 from gateway.events import emit
 from policies import grants
@@ -95,6 +95,7 @@ def fail_unexpected(ctx: AppContext, job_id: str) -> None:
         if job.state == "running":
             jobs.transition(job, "failed", ctx.clock.now(), error_kind="internal_error",
                             error_message="an internal error stopped this job; nothing was released")
+            settle_dp(session, ctx, job_id, "refunded")
             emit(session, ctx, None, "job.failed", "job", job_id, error_kind="internal_error")
 
 
@@ -102,6 +103,7 @@ def _finish_failed(ctx: AppContext, job_id: str, kind: str, message: str, state:
     with ctx.uow() as session:
         job = jobs.get(session, job_id, for_update=True)
         jobs.transition(job, state, ctx.clock.now(), error_kind=kind, error_message=message)
+        settle_dp(session, ctx, job_id, "refunded")  # nothing was released: the DP reservation comes back
         emit(session, ctx, None, f"job.{state}", "job", job_id, error_kind=kind,
              organization_id=job.organization_id)
 
@@ -113,7 +115,8 @@ def _settle(ctx: AppContext, job_id: str, plan: dict, outcome: RunOutcome) -> No
                        state)
         return
     policy = GatePolicy(k=plan["k"], unit_columns=tuple(plan["unit_columns"]), is_aggregate=plan["is_aggregate"],
-                        max_rows=plan["row_cap"], max_bytes=ctx.settings.sandbox.max_output_bytes)
+                        max_rows=plan["row_cap"], max_bytes=ctx.settings.sandbox.max_output_bytes,
+                        dp=plan.get("dp"))
     released, report = gate(outcome.table, policy)
     path = _write_result(ctx, job_id, released, held=report.decision == "held_for_review") \
         if report.decision != "rejected" else None
@@ -133,10 +136,13 @@ def _record_decision(ctx, session, job, report, path, released: pa.Table, outcom
     if report.decision == "rejected":
         jobs.transition(job, "failed", now, error_kind="gate_rejected",
                         error_message="the output gate refused the result: " + "; ".join(report.reasons), **fields)
+        settle_dp(session, ctx, job.id, "refunded")
     else:
         state = "held_for_review" if report.decision == "held_for_review" else "succeeded"
         jobs.transition(job, state, now, result_path=str(path.relative_to(ctx.settings.results_dir)),
                         result_sha256=report.sha256, result_rows=released.num_rows, **fields)
+        # Noisy values now exist outside the sandbox (released, or shown to a reviewer): the epsilon is spent.
+        settle_dp(session, ctx, job.id, "committed")
     emit(session, ctx, None, "gate.decision", "job", job.id, organization_id=job.organization_id,
          **report.audit_details())
 

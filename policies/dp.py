@@ -13,8 +13,8 @@ The rewritten SQL (trusted: generated here, never by the analyst)
 
 1. keeps the checked ``WHERE`` and restricts every group key to its **declared domain** (keys outside it are
    never released; keys come from the grant or public knowledge, never from the data),
-2. **bounds contributions**: ``ROW_NUMBER() OVER (PARTITION BY <privacy unit> ORDER BY random())`` over the
-   scoped rows, keeping at most ``max_contributions`` rows per unit,
+2. **bounds contributions**: ``ROW_NUMBER() OVER (PARTITION BY <privacy unit> ORDER BY <a random() column>)``
+   over the scoped rows, keeping at most ``max_contributions`` rows per unit,
 3. **clamps** summed columns to the catalog bounds with ``LEAST(GREATEST(v, lo), hi)``,
 4. returns one hidden exact measurement per mechanism (``__shuyu_dp_<i>``) per present key.
 
@@ -239,7 +239,7 @@ def plan(checked: CheckedQuery, grant: Grant, catalog: CatalogSnapshot, *, epsil
     inner += [f"CAST({_col(alias, c)} AS VARCHAR) AS __shuyu_k{i}" for i, c in enumerate(group_cols)]
     inner += [f"LEAST(GREATEST(CAST({_col(alias, c)} AS DOUBLE), {_num(by_col[c][0])}), {_num(by_col[c][1])}) "
               f"AS {v}" for c, v in values.items()]
-    inner.append(f"ROW_NUMBER() OVER (PARTITION BY {_col(alias, unit)} ORDER BY random()) AS __shuyu_rn")
+    inner.append("random() AS __shuyu_r")  # which rows a unit keeps: uniformly random (volatile, so computed here)
     conditions = []
     where = select.args.get("where")
     if where is not None:
@@ -253,8 +253,9 @@ def plan(checked: CheckedQuery, grant: Grant, catalog: CatalogSnapshot, *, epsil
     key_by_col = {c: i for i, c in enumerate(group_cols)}
     outer = [f"__shuyu_k{key_by_col[c]} AS {exp.to_identifier(k, quoted=True).sql(_D)}"
              for k, c in zip(keys, key_columns)] + select_parts
-    sql = (f"WITH __shuyu_bounded AS ({inner_sql}) SELECT {', '.join(outer)} FROM __shuyu_bounded "
-           f"WHERE __shuyu_rn <= {int(mc)}")
+    sql = (f"WITH __shuyu_scoped AS ({inner_sql}), __shuyu_bounded AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+           f"__shuyu_unit ORDER BY __shuyu_r) AS __shuyu_rn FROM __shuyu_scoped) SELECT {', '.join(outer)} "
+           f"FROM __shuyu_bounded WHERE __shuyu_rn <= {int(mc)}")
     if group_cols:
         sql += " GROUP BY " + ", ".join(f"__shuyu_k{i}" for i in range(len(group_cols)))
     return DPPlan(grant_id=grant.id, epsilon=eps, max_contributions=mc, keys=tuple(keys),

@@ -12,9 +12,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from catalog import service as catalog_service
-from common.errors import Forbidden
+from common.errors import Forbidden, InvalidInput
 from common.types import DPMode, DPSettings, Grant, Principal, Role
 from gateway import identity
+from gateway.access import budget_of
 from gateway.auth import Ctx, Implementer, require
 from gateway.events import emit
 from policies import grants
@@ -29,6 +30,11 @@ class DPConfig(BaseModel):
     default_epsilon: float = Field(default=0.5, gt=0, le=10)
     refresh: Literal["none", "monthly", "yearly"] = "none"
     max_contributions: int = Field(default=1, ge=1, le=1000)
+    key_domains: dict[str, list[Annotated[str, Field(max_length=200)]]] = Field(
+        default_factory=dict, max_length=50,
+        description="\"table.column\" -> the group keys a DP query may release (keys outside are never released)")
+    org_cap: float = Field(default=0.0, ge=0, le=100, description="epsilon cap for the operator organization "
+                           "across its grants on this dataset per period; 0 = none")
 
 
 class GrantTerms(BaseModel):
@@ -85,17 +91,32 @@ def public(grant: Grant) -> GrantPublic:
         max_rows=grant.max_rows, allow_row_level=grant.allow_row_level,
         dp=DPConfig(mode=grant.dp.mode.value, epsilon_budget=grant.dp.epsilon_budget,
                     default_epsilon=grant.dp.default_epsilon, refresh=grant.dp.refresh,
-                    max_contributions=grant.dp.max_contributions))
+                    max_contributions=grant.dp.max_contributions,
+                    key_domains={k: list(v) for k, v in grant.dp.key_domains.items()}, org_cap=grant.dp.org_cap))
 
 
 def spec_of(terms: GrantTerms) -> grants.GrantSpec:
     dp = DPSettings(mode=DPMode(terms.dp.mode), epsilon_budget=terms.dp.epsilon_budget,
                     default_epsilon=terms.dp.default_epsilon, refresh=terms.dp.refresh,
-                    max_contributions=terms.dp.max_contributions)
+                    max_contributions=terms.dp.max_contributions, key_domains=_key_domains(terms),
+                    org_cap=terms.dp.org_cap)
     return grants.GrantSpec(purpose=terms.purpose, valid_from=terms.valid_from, valid_to=terms.valid_to,
                             columns=terms.columns, privacy_unit=terms.privacy_unit, k=terms.k,
                             row_filters=terms.row_filters, max_rows=terms.max_rows,
                             allow_row_level=terms.allow_row_level, dp=dp)
+
+
+def _key_domains(terms: GrantTerms) -> dict[str, tuple[str, ...]]:
+    domains = {}
+    for key, values in terms.dp.key_domains.items():
+        table, _, column = key.lower().partition(".")
+        if not column or column not in {c.lower() for c in terms.columns.get(table, {})}:
+            raise InvalidInput(f"dp.key_domains names {key!r}: expected \"table.column\" of a granted column",
+                               field="dp.key_domains")
+        if not values or len(values) > 10_000:
+            raise InvalidInput(f"dp.key_domains[{key!r}] needs 1 to 10000 keys", field="dp.key_domains")
+        domains[f"{table}.{column}"] = tuple(dict.fromkeys(values))
+    return domains
 
 
 def _visible(principal: Principal, grant: Grant) -> Grant:
@@ -137,6 +158,34 @@ def grant_versions(grant_id: str, ctx: Ctx, principal: Reader) -> list[GrantPubl
     with ctx.uow() as session:
         _visible(principal, grants.load(session, grant_id))
         return [public(g) for g in grants.versions(session, grant_id)]
+
+
+class BudgetPublic(BaseModel):
+    grant_id: str
+    period: str  # all | YYYY | YYYY-MM
+    period_start: date | None
+    period_end: date | None
+    budget: float
+    spent: float
+    reserved: float
+    remaining: float
+    org_cap: float | None
+    org_used: float
+    org_remaining: float | None
+    mode: str
+    default_epsilon: float
+    queries_left_at_default: int
+
+
+@router.get("/{grant_id}/budget", response_model=BudgetPublic)
+def grant_budget(grant_id: str, ctx: Ctx, principal: Reader) -> BudgetPublic:
+    """The grant's epsilon budget in the current period: spent (released), reserved (jobs in flight), remaining."""
+    with ctx.uow() as session:
+        grant = _visible(principal, grants.load(session, grant_id))
+        state = budget_of(session, ctx, grant)
+    left = state["remaining"] if state["org_remaining"] is None else min(state["remaining"], state["org_remaining"])
+    return BudgetPublic(**state, mode=grant.dp.mode.value, default_epsilon=grant.dp.default_epsilon,
+                        queries_left_at_default=int((left + 1e-9) // grant.dp.default_epsilon))
 
 
 @router.put("/{grant_id}", response_model=GrantPublic)

@@ -7,6 +7,7 @@ it was released. A policy violation is a 422 carrying the checker's explanation,
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from common.errors import InvalidTransition, NotFound, SandboxUnavailable
 from common.types import CheckedQuery, Principal, Role
-from gateway.access import check_query
+from gateway.access import check_query, reserve_dp, settle_dp
 from gateway.auth import Ctx, VerifiedOperator, require
 from gateway.context import AppContext
 from gateway.events import emit
@@ -32,8 +33,15 @@ TERMINAL = ("succeeded", "failed", "cancelled", "held_for_review")
 MAX_WAIT = 60.0
 
 
+class DPRequest(BaseModel):
+    epsilon: float | None = Field(default=None, gt=0, le=10, description="privacy cost of this query; default: "
+                                  "the grant's default epsilon")
+
+
 class JobCreate(BaseModel):
     sql: str = Field(min_length=1, max_length=100_000, description="one SELECT over your granted tables")
+    dp: DPRequest | None = Field(default=None, description="run under differential privacy (required on grants "
+                                 "in DP mode `required`, opt-in on `optional` ones)")
 
 
 class JobPublic(BaseModel):
@@ -54,6 +62,7 @@ class JobPublic(BaseModel):
     result_sha256: str | None
     checked_sql: str
     next_step: str
+    dp: dict[str, Any] | None = None  # DP jobs: epsilon spent (reserved at submission) and its split
 
 
 NEXT_STEP = {
@@ -74,7 +83,16 @@ def public(row: JobRow) -> JobPublic:
         error_message=row.error_message, output_columns=plan["output_columns"], is_aggregate=plan["is_aggregate"],
         k=plan["k"], gate=json.loads(row.gate_report) if row.gate_report else None, result_rows=row.result_rows,
         result_sha256=row.result_sha256, checked_sql=row.checked_sql,
-        next_step=NEXT_STEP[row.state].replace("{id}", row.id))
+        next_step=NEXT_STEP[row.state].replace("{id}", row.id), dp=_dp_summary(plan.get("dp")))
+
+
+def _dp_summary(plan: dict | None) -> dict[str, Any] | None:
+    if not plan:
+        return None
+    return {"epsilon": plan["epsilon"], "grant_id": plan["grant_id"], "split": plan.get("split"),
+            "max_contributions": plan["max_contributions"], "groups": math.prod(len(d) for d in plan["domains"]),
+            "released_columns": plan["released_columns"],
+            "note": "the epsilon is spent when the result is released; asking again costs it again"}
 
 
 def plan_of(checked: CheckedQuery) -> dict[str, Any]:
@@ -108,10 +126,12 @@ def submit(body: JobCreate, ctx: Ctx, principal: VerifiedOperator,
     if unavailable is not None:
         raise SandboxUnavailable(unavailable.message)
     with ctx.uow() as session:
-        checked, _ = check_query(session, ctx, principal, body.sql)
+        checked, _ = check_query(session, ctx, principal, body.sql,
+                                 dp=body.dp.model_dump() if body.dp is not None else None)
         row = jobs.submit(session, organization_id=principal.organization_id, user_id=principal.user_id,
                           submitted_sql=body.sql, checked_sql=checked.sql, plan=plan_of(checked),
                           now=ctx.clock.now(), queue_cap=ctx.settings.sandbox.per_org_queue_cap)
+        reserve_dp(session, ctx, principal, checked, row.id)  # same transaction as the job row
         emit(session, ctx, principal, "job.submitted", "job", row.id, grants=[list(g) for g in checked.grants],
              tables=[".".join(t) for t in checked.tables], is_aggregate=checked.is_aggregate)
         job_id = row.id
@@ -139,6 +159,8 @@ def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
         row = visible_job(session, principal, job_id)
         row = jobs.get(session, row.id, for_update=True)
         jobs.request_cancel(session, row, ctx.clock.now())
+        if row.state == "cancelled":
+            settle_dp(session, ctx, row.id, "refunded", principal)  # nothing ran, nothing was released
         emit(session, ctx, principal, "job.cancel_requested", "job", row.id, state=row.state)
         return public(row)
 
