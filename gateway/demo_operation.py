@@ -9,7 +9,8 @@ holds a filed agreement covering these datasets keeps it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 

@@ -18,9 +18,10 @@ imports the registry. The operator organization is fixed at creation: nothing he
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ class ScopeTerms:
     row_filters: Mapping[str, str] | None = None
     max_rows: int = 10_000
     allow_row_level: bool = False
-    dp: DPSettings = DPSettings()
+    dp: DPSettings = field(default_factory=DPSettings)
 
     def spec(self, term_start: date, term_end: date) -> grants.GrantSpec:
         return grants.GrantSpec(purpose=self.purpose, valid_from=term_start, valid_to=term_end,
@@ -78,7 +79,7 @@ class ScopeTerms:
                        "max_contributions": self.dp.max_contributions}}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "ScopeTerms":
+    def from_json(cls, data: Mapping[str, Any]) -> ScopeTerms:
         dp = dict(data["dp"])
         return cls(purpose=data["purpose"], columns=data["columns"], privacy_unit=data["privacy_unit"],
                    k=data["k"], row_filters=data["row_filters"], max_rows=data["max_rows"],
@@ -168,8 +169,8 @@ def validate_terms(terms: Terms, *, plan_datasets: tuple[str, ...], catalog: Cat
         try:
             grants.validate(scope.spec(terms.term_start, terms.term_end), dataset, catalog)
         except InvalidInput as error:
-            field = error.details.get("field", "")
-            raise InvalidInput(f"scope.{dataset}: {error.message}", field=f"scope.{dataset}.{field}".rstrip("."))
+            where = error.details.get("field", "")
+            raise InvalidInput(f"scope.{dataset}: {error.message}", field=f"scope.{dataset}.{where}".rstrip("."))
 
 
 def require_registration(datasets: Mapping[str, Any] | list[str], registration: Callable[[str], Verdict]) -> None:
@@ -184,7 +185,7 @@ def require_registration(datasets: Mapping[str, Any] | list[str], registration: 
 
 def create(session: Session, *, plan_id: str, selection_id: str, terms: Terms, catalog: CatalogSnapshot,
            actor_id: str, now: datetime) -> Agreement:
-    plan, version, content = plans.in_force(session, plan_id)
+    _, version, content = plans.in_force(session, plan_id)
     selection = plans.get_selection(session, selection_id)
     if selection.plan_id != plan_id:
         raise InvalidInput("the operator selection belongs to another plan", field="selection_id")

@@ -10,9 +10,9 @@ it, may not (A21). States (``TRANSITIONS``): listed ──withdraw──> withdr
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

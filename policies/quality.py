@@ -18,9 +18,9 @@ decided.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -10,9 +10,10 @@ an agreement or its grants — an authorization cannot be transferred (A18).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +26,8 @@ from gateway import identity
 from gateway.auth import Ctx, Implementer, Public, Supervisor, VerifiedOperator, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
-from gateway.routes.grants import DPConfig, GrantPublic, public as grant_public
+from gateway.routes.grants import DPConfig, GrantPublic
+from gateway.routes.grants import public as grant_public
 from policies import agreements, annual, plans, products, quality
 from registry.service import dataset_registration
 from sandbox import jobs as sandbox_jobs
@@ -867,7 +869,7 @@ def create_product(body: ProductCreate, ctx: Ctx, principal: VerifiedOperator) -
                                   product_class=body.product_class, pricing=pricing, source_jobs=body.source_jobs,
                                   actor_id=principal.user_id, now=ctx.clock.now())
         emit(session, ctx, principal, "operation.product.listed", "operation_product", product.id,
-             agreement_id=agreement.id, kind=product.kind, product_class=product.product_class,
+             agreement_id=agreement.id, product_kind=product.kind, product_class=product.product_class,
              pricing=product.pricing.mode, price_fen=product.price_fen, source_jobs=list(product.source_jobs))
         return _product(session, ctx, product)
 

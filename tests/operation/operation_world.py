@@ -4,7 +4,7 @@ and the Annex 2 steps over HTTP. Imported by the test modules (a second conftest
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from gateway.demo_registry import register_demo_datasets
 
@@ -17,7 +17,7 @@ DISTRICT_SQL = "SELECT district, count(*) AS n, avg(income) AS avg_income FROM p
 
 def set_day(clock, day: date) -> None:
     """Set the clock to ``day`` (10:00 Beijing time)."""
-    clock.current = datetime(day.year, day.month, day.day, 2, 0, tzinfo=timezone.utc)
+    clock.current = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
 
 
 def plan_content(datasets=("residents",), **overrides) -> dict:
