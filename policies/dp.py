@@ -20,7 +20,9 @@ The rewritten SQL (trusted: generated here, never by the analyst)
 
 Sensitivities (add/remove one privacy unit, L1 over all released cells): ``COUNT(*)`` and the count behind an
 average: ``max_contributions``; ``SUM``: ``max_contributions * max(|lo|, |hi|)``; ``COUNT(DISTINCT unit)``: 1
-without GROUP BY, ``max_contributions`` with it (one unit's rows may fall in that many groups).
+without GROUP BY, ``max_contributions`` with it (one unit's rows may fall in that many groups). An ``AVG`` is
+``mid + noisy SUM(v - mid) / noisy COUNT(v)`` with ``mid = (lo + hi) / 2``: the centred sum's sensitivity is
+``max_contributions * (hi - lo) / 2``, half a plain sum's for a column bounded below by 0.
 Budget: the query's epsilon is split evenly across its mechanisms (an AVG is two: a sum and a count) and the
 split is reported per output aggregate. Sequential composition: the spend is the sum.
 """
@@ -227,10 +229,12 @@ def plan(checked: CheckedQuery, grant: Grant, catalog: CatalogSnapshot, *, epsil
             used = (measure("count_distinct", 1 if not group_cols else mc, "COUNT(DISTINCT __shuyu_unit)"),)
         else:
             v = values.setdefault(col, f"__shuyu_v{len(values)}")
-            bound = mc * max(abs(lo), abs(hi))
-            used = (measure("sum", bound, f"SUM({v})"),)
-            if kind == "avg":
-                used += (measure("count", mc, f"COUNT({v})"),)
+            if kind == "sum":
+                used = (measure("sum", mc * max(abs(lo), abs(hi)), f"SUM({v})"),)
+            else:  # centred on the bounds' midpoint: half the sensitivity of a plain sum when lo = 0
+                mid = (lo + hi) / 2
+                used = (measure("centered_sum", mc * (hi - lo) / 2, f"SUM({v} - {_num(mid)})"),
+                        measure("count", mc, f"COUNT({v})"))
         aggregates.append(DPAggregate(out, kind, _full(dataset, name, col) if col else None, lo, hi, used,
                                       share * len(used)))
 

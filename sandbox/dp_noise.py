@@ -8,8 +8,9 @@ measurements, see ``policies/dp.py``) and the plan's JSON form, and returns the 
   keys absent from the data are filled with exact 0 *before* noise, keys the data has outside the domain are
   dropped — so the set of released rows reveals nothing about the data;
 * every measurement gets Laplace noise (diffprivlib, scale = sensitivity / epsilon, secure RNG by default);
-* COUNT / COUNT DISTINCT / SUM outputs are the noisy measurement; AVG is noisy sum / noisy count, clamped to
-  the column bounds (the midpoint when the noisy count is below 1);
+* COUNT / COUNT DISTINCT / SUM outputs are the noisy measurement; AVG is ``mid + noisy SUM(v - mid) / noisy
+  COUNT(v)`` (``mid`` the bounds' midpoint), clamped to the column bounds (``mid`` when the noisy count is
+  below 1);
 * each output ``x`` is followed by ``x_ci_low`` and ``x_ci_high``: a 95% interval for the exact value. For a
   Laplace value it is ``x ± b·ln(20)`` (P(|noise| > t) = exp(-t/b)); for an average the sum and count
   intervals at 97.5% each (union bound) are divided corner to corner, clamped to the bounds.
@@ -112,16 +113,18 @@ def _number(value: Any) -> float:
 
 
 def _average(sums: list[float], counts: list[float], b_sum: float, b_count: float, lo: float, hi: float):
+    """``sums`` are noisy sums of ``v - mid`` (centred), ``counts`` noisy counts of ``v``."""
     values, lows, highs = [], [], []
+    mid = (lo + hi) / 2
     h_sum, h_count = b_sum * _Z975, b_count * _Z975
     for s, c in zip(sums, counts):
-        values.append(min(max(s / c, lo), hi) if c >= 1 else (lo + hi) / 2)
+        values.append(min(max(mid + s / c, lo), hi) if c >= 1 else mid)
         c_low, c_high = c - h_count, c + h_count
         if c_low <= 0:
             lows.append(lo)
             highs.append(hi)
             continue
-        corners = [a / b for a in (s - h_sum, s + h_sum) for b in (c_low, c_high)]
+        corners = [mid + a / b for a in (s - h_sum, s + h_sum) for b in (c_low, c_high)]
         lows.append(min(max(min(corners), lo), hi))
         highs.append(min(max(max(corners), lo), hi))
     return values, lows, highs

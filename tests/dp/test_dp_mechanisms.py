@@ -66,7 +66,8 @@ def test_plan_splits_the_budget_evenly_and_reports_it():
              "GROUP BY district", epsilon=1.0)
     assert [m.epsilon for m in p.measurements] == [0.25] * 4
     assert [(a.output, a.epsilon) for a in p.aggregates] == [("n", 0.25), ("a", 0.5), ("u", 0.25)]
-    assert [m.sensitivity for m in p.measurements] == [1.0, 100_000.0, 1.0, 1.0]
+    assert [m.sensitivity for m in p.measurements] == [1.0, 50_000.0, 1.0, 1.0]  # avg: centred sum, (hi-lo)/2
+    assert [m.kind for m in p.measurements] == ["count", "centered_sum", "count", "count_distinct"]
     assert p.to_dict()["released_columns"] == ["district", "n", "n_ci_low", "n_ci_high", "a", "a_ci_low",
                                                "a_ci_high", "u", "u_ci_low", "u_ci_high"]
 
@@ -201,7 +202,7 @@ def test_intervals_cover_about_95_percent():
     p, keys = _domain_plan(10_000, "SELECT district, count(*) AS n, avg(income) AS a FROM persons "
                                    "GROUP BY district", 1.0)
     table = pa.table({"district": pa.array(keys), "__shuyu_dp_0": pa.array([500] * len(keys), pa.int64()),
-                      "__shuyu_dp_1": pa.array([500 * 40_000.0] * len(keys)),
+                      "__shuyu_dp_1": pa.array([500 * (40_000.0 - 50_000.0)] * len(keys)),  # centred
                       "__shuyu_dp_2": pa.array([500] * len(keys), pa.int64())})
     out = dp_noise.release(table, p.to_dict(), random_state=3)[0].to_pylist()
     covered = sum(r["n_ci_low"] <= 500 <= r["n_ci_high"] for r in out) / len(out)
