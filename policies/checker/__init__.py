@@ -60,6 +60,8 @@ def check(sql: str, grants: Sequence[Grant], catalog: CatalogSnapshot, *, max_ch
     try:
         for rule in RULES:
             rule(ctx)
+        if ctx.deferred is not None:
+            raise ctx.deferred
     except PolicyViolation:
         raise
     except RecursionError:

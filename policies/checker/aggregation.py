@@ -26,7 +26,7 @@ def aggregation(ctx: Context) -> None:
     if not ctx.is_aggregate:
         refusing = sorted(g.dataset.lower() for g in grants if not g.allow_row_level)
         if refusing:
-            raise refuse("row_level_not_allowed", "row-level queries are not allowed on "
-                         f"{', '.join(refusing)}: only aggregates are", clause=Clause.select,
-                         hint="add GROUP BY and aggregates, e.g. SELECT district, count(*), avg(income) "
-                              "... GROUP BY district")
+            ctx.deferred = refuse("row_level_not_allowed", "row-level queries are not allowed on "
+                                  f"{', '.join(refusing)}: only aggregates are", clause=Clause.select,
+                                  hint="add GROUP BY and aggregates, e.g. SELECT district, count(*), "
+                                       "avg(income) ... GROUP BY district")

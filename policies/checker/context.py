@@ -88,6 +88,9 @@ class Context:
     row_cap: int = 0
     k: int = 0
     checked_sql: str = ""
+    # A whole-query refusal (row-level not allowed) raised only after the column passes, so the analyst
+    # hears about the most specific problem first ("`income` is aggregate-only") when there is one.
+    deferred: PolicyViolation | None = None
 
     def scope_info(self, scope) -> ScopeInfo:
         return self.info[id(scope.expression)]
