@@ -45,7 +45,7 @@ def duckdb_reference(settings, sql: str) -> float:
     schemas = {"persons": "population", "contributions": "social_insurance", "enterprises": "enterprises"}
     con.execute("SET search_path = '" + ",".join(sorted(set(schemas.values()))) + "'")
     started = time.perf_counter()
-    con.execute(sql).fetch_arrow_table()
+    con.execute(sql).to_arrow_table()
     return time.perf_counter() - started
 
 

@@ -62,8 +62,9 @@ def _register(ctx: AppContext, session: Session, key, name: str, registrar_user:
     registrar, source = _principal(session, registrar_user), _principal(session, source_user)
     dataset = catalog_service.get_dataset(session, name)
     source_org = identity.get_organization(session, dataset.source_org_id)
-    if source_org.kind is not OrgKind.data_source or source.organization_id != source_org.id:
-        raise ValueError(f"{source_user} does not belong to the source department of {name}")
+    # The registrant holds the data: a source department, or an operator for its own social data (R3, A34).
+    if source_org.kind not in (OrgKind.data_source, OrgKind.operator) or source.organization_id != source_org.id:
+        raise ValueError(f"{source_user} does not belong to the organization that holds {name}")
     computed = current_evidence(session, ctx, name)
     proof = service.record_evidence(session, computed, subject_type="dataset", subject_id=name,
                                     subject_version=dataset.version, mode="self", registrant_org_id=source_org.id,

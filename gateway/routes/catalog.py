@@ -17,12 +17,16 @@ from catalog import ingest, profile, service, uploads
 from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
 from common.errors import Forbidden, InvalidInput
 from common.types import Principal, Role
-from gateway.auth import Ctx, Public, VerifiedDataSource, require
+from gateway.auth import Ctx, Public, VerifiedDataSource, VerifiedOperator, require, require_verified
+from gateway import identity
 from gateway.context import AppContext
 from gateway.events import emit
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 Steward = Annotated[Principal, require(Role.data_source, Role.registrar, Role.implementer, Role.supervisor)]
+# Source departments publish public data; operators may bring their own social data into the domain (A34).
+# Either way only the owning organization changes a dataset (service.owned_dataset).
+Publisher = Annotated[Principal, require_verified(Role.data_source, Role.operator)]
 
 
 class DatasetCreate(BaseModel):
@@ -81,6 +85,8 @@ class TablePublic(BaseModel):
 
 class DatasetPublic(BaseModel):
     name: str
+    origin: str = Field(description="public (a source department's public data) or social (an operator's own "
+                                    "data brought into the domain, A34)")
     title: str
     description: str
     source_organization_id: str
@@ -133,7 +139,8 @@ def _table(session, table: TableRow) -> TablePublic:
 
 
 def _dataset(session, row: DatasetRow) -> DatasetPublic:
-    return DatasetPublic(name=row.name, title=row.title, description=row.description,
+    owner = identity.get_organization(session, row.source_org_id)
+    return DatasetPublic(name=row.name, origin="social" if owner.kind.value == "operator" else "public", title=row.title, description=row.description,
                          source_organization_id=row.source_org_id, update_frequency=row.update_frequency,
                          sector=row.sector, open_attribute=row.open_attribute, version=row.version,
                          tables=[_table(session, t) for t in service.tables_of(session, row)])
@@ -172,8 +179,18 @@ def create_dataset(body: DatasetCreate, ctx: Ctx, principal: VerifiedDataSource)
         return _dataset(session, row)
 
 
+@router.post("/social-datasets", response_model=DatasetPublic, status_code=201)
+def create_social_dataset(body: DatasetCreate, ctx: Ctx, principal: VerifiedOperator) -> DatasetPublic:
+    """An operator brings its own lawfully obtained data into the domain (A34). It is owned by the operator,
+    gets its own column rules through a grant, and every output still passes the gate."""
+    with ctx.uow() as session:
+        row = service.create_dataset(session, service.DatasetSpec(**body.model_dump()), principal, ctx.clock.now())
+        emit(session, ctx, principal, "catalog.social_dataset.created", "dataset", row.name)
+        return _dataset(session, row)
+
+
 @router.patch("/datasets/{name}", response_model=DatasetPublic)
-def update_dataset(name: str, body: DatasetUpdate, ctx: Ctx, principal: VerifiedDataSource) -> DatasetPublic:
+def update_dataset(name: str, body: DatasetUpdate, ctx: Ctx, principal: Publisher) -> DatasetPublic:
     changes = body.model_dump(exclude_none=True)
     with ctx.uow() as session:
         row = service.owned_dataset(session, name, principal)
@@ -186,7 +203,7 @@ def update_dataset(name: str, body: DatasetUpdate, ctx: Ctx, principal: Verified
 
 
 @router.post("/datasets/{name}/tables", response_model=TablePublic, status_code=201)
-def create_table(name: str, body: TableCreate, ctx: Ctx, principal: VerifiedDataSource) -> TablePublic:
+def create_table(name: str, body: TableCreate, ctx: Ctx, principal: Publisher) -> TablePublic:
     with ctx.uow() as session:
         dataset = service.owned_dataset(session, name, principal)
         table = service.create_table(session, dataset, body.name, body.description, ctx.clock.now())
@@ -195,7 +212,7 @@ def create_table(name: str, body: TableCreate, ctx: Ctx, principal: VerifiedData
 
 
 @router.put("/datasets/{name}/tables/{table}/data", response_model=UploadResult, status_code=201)
-async def upload(name: str, table: str, ctx: Ctx, principal: VerifiedDataSource,
+async def upload(name: str, table: str, ctx: Ctx, principal: Publisher,
                  file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or Parquet")]) -> UploadResult:
     with ctx.uow() as session:  # fail fast on ownership before reading any bytes
         service.get_table(session, service.owned_dataset(session, name, principal), table)
@@ -245,7 +262,7 @@ def _ingest(ctx: AppContext, principal: Principal, name: str, table_name: str, s
 
 
 @router.get("/datasets/{name}/tables/{table}/suggestions", response_model=list[ColumnSuggestion])
-def suggestions(name: str, table: str, ctx: Ctx, principal: VerifiedDataSource) -> list[ColumnSuggestion]:
+def suggestions(name: str, table: str, ctx: Ctx, principal: Publisher) -> list[ColumnSuggestion]:
     with ctx.uow() as session:
         row = service.get_table(session, service.owned_dataset(session, name, principal), table)
         return [_suggestion(c) for c in service.columns_of(session, row)]
@@ -253,7 +270,7 @@ def suggestions(name: str, table: str, ctx: Ctx, principal: VerifiedDataSource) 
 
 @router.put("/datasets/{name}/tables/{table}/columns", response_model=TablePublic)
 def confirm_columns(name: str, table: str, body: list[ColumnConfirm], ctx: Ctx,
-                    principal: VerifiedDataSource) -> TablePublic:
+                    principal: Publisher) -> TablePublic:
     with ctx.uow() as session:
         dataset = service.owned_dataset(session, name, principal)
         row = service.get_table(session, dataset, table)
