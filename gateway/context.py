@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,14 @@ class AppContext:
     sessions: sessionmaker[Session]
     clock: Clock
     services: dict[str, Any] = field(default_factory=dict)
+    # In-process nudges so an embedded deployment does not wait for a polling interval. Workers in other
+    # processes still find jobs by polling the database; these only shorten the wait.
+    job_submitted: threading.Event = field(default_factory=threading.Event)
+    job_settled: threading.Condition = field(default_factory=threading.Condition)
+
+    def announce_settled(self) -> None:
+        with self.job_settled:
+            self.job_settled.notify_all()
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> "AppContext":

@@ -62,6 +62,7 @@ class WorkerPool:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        self.ctx.job_submitted.set()
         for thread in self.threads:
             thread.join(timeout)
 
@@ -77,6 +78,7 @@ class WorkerPool:
         except Exception:
             log.exception("job %s failed unexpectedly", job_id)
             fail_unexpected(self.ctx, job_id)
+        self.ctx.announce_settled()
         return True
 
     def sweep(self) -> list[str]:
@@ -94,7 +96,8 @@ class WorkerPool:
                     last_registry_sweep = time.monotonic()
                     sweep_and_audit(self.ctx)  # R18: certificates not renewed in time are cancelled
                 if not self.run_once(worker_id):
-                    self.stop_event.wait(self.poll_seconds)
+                    if self.ctx.job_submitted.wait(self.poll_seconds):
+                        self.ctx.job_submitted.clear()
             except Exception:  # the loop must survive a database hiccup
                 log.exception("worker %s loop error", worker_id)
                 self.stop_event.wait(1.0)

@@ -116,7 +116,8 @@ def _wait(ctx: AppContext, principal: Principal, job_id: str, seconds: float) ->
             row = visible_job(session, principal, job_id)
         if row.state in TERMINAL or time.monotonic() >= deadline:
             return row
-        time.sleep(0.05)
+        with ctx.job_settled:  # woken by an in-process worker; other workers are seen by polling
+            ctx.job_settled.wait(min(0.1, max(deadline - time.monotonic(), 0)))
 
 
 @router.post("", response_model=JobPublic, status_code=202)
@@ -135,6 +136,7 @@ def submit(body: JobCreate, ctx: Ctx, principal: VerifiedOperator,
         emit(session, ctx, principal, "job.submitted", "job", row.id, grants=[list(g) for g in checked.grants],
              tables=[".".join(t) for t in checked.tables], is_aggregate=checked.is_aggregate)
         job_id = row.id
+    ctx.job_submitted.set()
     row = _wait(ctx, principal, job_id, wait) if wait else row
     status = 200 if row.state in TERMINAL else 202
     return JSONResponse(public(row).model_dump(mode="json"), status_code=status)
