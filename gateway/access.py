@@ -8,8 +8,9 @@ dataset whose registration is valid (R8, A9). A refusal names the grant and the 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,8 @@ from common.errors import Forbidden, PolicyViolation
 from common.types import CatalogSnapshot, CheckedQuery, Grant, Principal, Verdict
 from gateway.context import AppContext
 from gateway.events import emit
-from policies import dp as dp_planner, grants, ledger
+from policies import dp as dp_planner
+from policies import grants, ledger
 from policies.checker import check
 from registry.service import dataset_registration
 

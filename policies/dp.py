@@ -30,8 +30,8 @@ split is reported per output aggregate. Sequential composition: the spend is the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
 
 import sqlglot
 from sqlglot import exp
@@ -205,7 +205,7 @@ def plan(checked: CheckedQuery, grant: Grant, catalog: CatalogSnapshot, *, epsil
         raise _refuse("dp_group_not_output", "under differential privacy every GROUP BY column must be output",
                       clause="group_by", hint="select the grouped columns")
     released = released_columns(outputs, {s[0] for s in specs})
-    if len(set(c.lower() for c in released)) != len(released):
+    if len({c.lower() for c in released}) != len(released):
         raise _refuse("dp_duplicate_output", "output names (with their _ci_low/_ci_high columns) must be unique",
                       clause="select", hint="alias each output column differently")
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from common.errors import Forbidden, PolicyViolation
 from gateway.access import budget_of, check_query
+from gateway.auth import Ctx, Operator
 from gateway.routes.jobs import DPRequest
 from policies import grants
-from gateway.auth import Ctx, Operator
 
 router = APIRouter(prefix="/api/v1/queries", tags=["queries"])
 

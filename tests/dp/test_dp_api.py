@@ -91,7 +91,7 @@ def test_required_grant_releases_all_38_districts_with_noise_intervals_and_spend
 
 
 def test_budget_exceeded_is_409_saying_how_much_is_left_and_no_job_is_created(setup):
-    harness, tokens, pool = setup
+    harness, tokens, _ = setup
     grant = dp_grant(harness, tokens, budget=1.0, default=0.5)
     assert submit(harness, tokens["operator"], COUNT_BY_DISTRICT, {"epsilon": 0.7}).status_code == 202
     refused = submit(harness, tokens["operator"], COUNT_BY_DISTRICT, {"epsilon": 0.5})

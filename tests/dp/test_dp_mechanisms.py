@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from common.errors import PolicyViolation
-from common.types import (CatalogSnapshot, ColumnInfo, ColumnRule, DPMode, DPSettings, Grant, TableInfo)
+from common.types import CatalogSnapshot, ColumnInfo, ColumnRule, DPMode, DPSettings, Grant, TableInfo
 from policies import dp
 from policies.checker import check
 from sandbox import dp_noise
@@ -87,8 +87,8 @@ def test_sensitivity_scales_with_max_contributions():
     ("SELECT district, count(*) FROM persons GROUP BY district HAVING count(*) > 1", "dp_clause"),
     ("SELECT district, count(*) FROM (SELECT district FROM persons) t GROUP BY district", "dp_shape"),
     ("WITH t AS (SELECT district FROM persons) SELECT district, count(*) FROM t GROUP BY district", "dp_shape"),
-    ("SELECT district, count(*) FROM persons GROUP BY district UNION ALL "
-     "SELECT district, count(*) FROM persons GROUP BY district", "dp_shape"),
+    (("SELECT district, count(*) FROM persons GROUP BY district UNION ALL "
+      "SELECT district, count(*) FROM persons GROUP BY district"), "dp_shape"),
     ("SELECT district, stddev(income) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
     ("SELECT district, count(age) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
 ])
