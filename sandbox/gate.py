@@ -27,6 +27,13 @@ in both cases, that rows below k are always withheld). ``rows_in`` (what the que
 that differs: it is for the audit log and supervisors only and is left out of :meth:`GateReport.operator_view`,
 which is what an operator may be shown.
 
+**Differential privacy.** When ``policy.dp`` carries a DP plan (``policies/dp.py``), step 2 is replaced by
+``sandbox.dp_noise.release``: no k-threshold (suppressing on exact counts would itself leak), every key of the
+declared domain is released (absent keys filled with exact 0 before the noise, keys outside the domain
+dropped), each hidden ``__shuyu_dp_*`` measurement gets Laplace noise here in the trusted host, and each value
+is followed by its 95% interval columns; the report carries a ``dp`` section (epsilon, split, noise scales).
+A malformed DP result is ``rejected`` (fail closed). Steps 3-5 apply unchanged.
+
 Decisions: ``released`` (nothing withheld, incl. empty), ``partially_suppressed`` (some rows withheld by k or
 cut by a cap, some released), ``held_for_review`` (PII found), ``rejected`` (malformed aggregate result).
 """
