@@ -90,7 +90,7 @@ def shuyu_side(persons: Path, epsilon: float, reps: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from datetime import date
 
-    from common.types import (CatalogSnapshot, ColumnInfo, ColumnRule, DPMode, DPSettings, Grant, TableInfo)
+    from common.types import CatalogSnapshot, ColumnInfo, ColumnRule, DPMode, DPSettings, Grant, TableInfo
     from gateway.access import PUBLIC_KEY_DOMAINS
     from policies import dp
     from policies.checker import check

@@ -21,7 +21,7 @@ Floating point: a reservation fits when ``used + epsilon <= budget + 1e-9``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -123,7 +123,7 @@ def _org_used(session: Session, organization_id: str, dataset: str, period: Peri
         DPLedgerEntryRow.organization_id == organization_id, DPLedgerEntryRow.dataset_name == dataset,
         DPLedgerEntryRow.state.in_((RESERVED, COMMITTED)))
     if period.start is not None:
-        since = datetime.combine(period.start, time(), BEIJING).astimezone(timezone.utc)
+        since = datetime.combine(period.start, time(), BEIJING).astimezone(UTC)
         query = query.where(DPLedgerEntryRow.created_at >= since)
     return float(session.scalar(query) or 0.0)
 

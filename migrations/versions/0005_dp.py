@@ -3,11 +3,10 @@
 Revision ID: 0005_dp
 Revises: 0004_jobs
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import common.db
-
 
 revision = '0005_dp'
 down_revision = '0004_jobs'
