@@ -24,6 +24,7 @@ from gateway import identity
 from gateway.auth import Authenticated, Ctx, Public, Registrar, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
+from policies import agreements, products
 from registry import certificates, service, workflow
 from registry import evidence as evidence_mod
 
@@ -313,6 +314,18 @@ async def create_application(
     return await asyncio.to_thread(_submit, ctx, principal, body, filename, letter)
 
 
+def _product_authorization_end(session, principal: Principal, product_id: str):
+    """A product is registered by the operator that lists it; its certificate cannot outlive the agreement
+    it was developed under (R17)."""
+    if not principal.has_role(Role.operator):
+        raise Forbidden("products and services are registered by the operator developing them",
+                        field="subject_type")
+    product = products.load(session, product_id)
+    if product.operator_org_id != principal.organization_id:
+        raise Forbidden("only the operator that lists this product may register it", field="subject_id")
+    return agreements.load(session, product.agreement_id).term_end
+
+
 def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, filename: str,
             letter: bytes) -> ApplicationPublic:
     today = ctx.clock.today()
@@ -325,9 +338,10 @@ def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, file
                                 field="subject_id")
             if body.kind in ("first", "change"):
                 current_sha = current_evidence(session, ctx, dataset.name).sha256
-        elif not principal.has_role(Role.operator):
-            raise Forbidden("products and services are registered by the operator developing them",
-                            field="subject_type")
+        else:
+            authorization_end = _product_authorization_end(session, principal, body.subject_id)
+            if body.kind == "first" or body.authorization_end is None:
+                body = body.model_copy(update={"authorization_end": authorization_end})
         co = []
         for ref in body.co_registrants:
             org = identity.get_organization(session, ref)

@@ -1,13 +1,11 @@
 """Certificates: one certificate one code with a check character (R10), signed documents that fail after
-tampering (R22), product validity (R17), renewal window, term and sweep (R18), revocation that refuses jobs
+tampering (R22), renewal window, term and sweep (R18), revocation that refuses jobs
 until re-registration (R23, R8, A9), public pages (R7), statistics for overseers only (R19), no fee (R15)."""
 
 import json
 import re
 from datetime import date
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from pydantic import BaseModel
 from registry_world import PREFIX, content, make_world, set_day
@@ -15,7 +13,6 @@ from sqlalchemy import select, update
 
 from common.db import Base
 from gateway.workers import WorkerPool
-from registry import evidence as evidence_mod
 from registry import service
 from registry.store import CertificateRow
 
@@ -62,45 +59,6 @@ def test_r22_tampered_certificate_fails_verification(world, harness):
     assert key["algorithm"] == "Ed25519" and "BEGIN PUBLIC KEY" in key["public_key_pem"]
     key_file = harness.ctx.settings.data_dir / "keys" / "registry-ed25519.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
-
-
-def test_r17_product_validity_is_capped_by_the_authorization(world, harness, clock, tmp_path):
-    operator_token = harness.user("operator", username="op", org="渝数科技有限公司")
-    operator = harness.auth(operator_token)
-    path = tmp_path / "product.parquet"
-    pq.write_table(pa.table({"district": ["a", "b"], "n": [10, 12]}), path)
-    with harness.ctx.uow() as session:
-        from gateway import identity
-
-        org = identity.get_organization(session, "渝数科技有限公司").id
-        proof = service.record_evidence(session, evidence_mod.compute("product", "prod-1", {"report": path}),
-                                        subject_type="product", subject_id="prod-1", subject_version=1, mode="self",
-                                        registrant_org_id=org, issuer_org_id=org, actor_id="test",
-                                        now=harness.ctx.clock.now())
-    no_end = world.apply("first", "prod-1", headers=operator, subject_type="product", evidence_id=proof.id,
-                         expect=422)
-    assert no_end["error"]["field"] == "authorization_end"
-    by_source = world.apply("first", "prod-1", subject_type="product", evidence_id=proof.id,
-                            authorization_end="2026-06-30", expect=403)
-    assert by_source["error"]["field"] == "subject_type"
-    app = world.apply("first", "prod-1", headers=operator, subject_type="product", evidence_id=proof.id,
-                      authorization_end="2026-06-30")
-    issued = world.issue_after_notice(world.through_notice(app["id"]))
-    cert = world.certificate(issued["certificate_code"])["certificate"]
-    assert issued["certificate_code"].split("-")[2] == "P"
-    assert cert["valid_to"] == "2026-06-30" and cert["authorization_end"] == "2026-06-30"
-    with harness.ctx.uow() as session:
-        assert service.product_registration(session, "prod-1", date(2026, 6, 30)).allowed
-        late = service.product_registration(session, "prod-1", date(2026, 7, 1))
-    assert not late.allowed and "expired on 2026-06-30" in late.reason
-    # R18: a product renewal may not run beyond the (renewed) authorization period
-    set_day(clock, date(2026, 5, 15))
-    refused = world.client.post(f"{PREFIX}/certificates/{issued['certificate_code']}/renew", json={},
-                                headers=operator)
-    assert refused.status_code == 422 and refused.json()["error"]["field"] == "authorization_end"
-    renewed = world.client.post(f"{PREFIX}/certificates/{issued['certificate_code']}/renew",
-                                json={"authorization_end": "2027-12-31"}, headers=operator).json()
-    assert (renewed["valid_from"], renewed["valid_to"]) == ("2026-07-01", "2027-12-31")
 
 
 def test_r18_renewal_window_is_60_days_and_term_at_most_3_years(world, clock):
