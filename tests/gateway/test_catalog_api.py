@@ -63,6 +63,16 @@ def test_roles_on_catalog_endpoints(harness, source):
         r = harness.client.put("/api/v1/catalog/datasets/x1/tables/t/data", headers=headers,
                                files={"file": ("a.csv", CSV, "text/csv")})
         assert r.status_code == expected
+    assert harness.client.put("/api/v1/catalog/datasets/x1/tables/t/data", headers=source,
+                              files={"file": ("a.csv", CSV, "text/csv")}).status_code == 201
+    owner_only = (("GET", "/api/v1/catalog/datasets/x1/tables/t/suggestions", None),
+                  ("PUT", "/api/v1/catalog/datasets/x1/tables/t/columns", []),
+                  ("PATCH", "/api/v1/catalog/datasets/x1", {"title": "新标题"}))
+    for method, path, body in owner_only:
+        for headers, expected in ((None, 401), (supervisor, 403), (operator, 403), (other_source, 403),
+                                  (source, 200)):
+            r = harness.client.request(method, path, json=body, headers=headers)
+            assert r.status_code == expected, (method, path, r.text)
     assert harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions", headers=operator).status_code == 403
     assert harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions",
                               headers=supervisor).status_code == 200
