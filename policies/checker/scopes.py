@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, ScopeType, traverse_scope
 
-from common.types import Clause
+from common.types import Clause, Rule
 from policies.checker.allowlist import aggregate_name
 from policies.checker.context import PLAIN, Context, Label, ScopeInfo, refuse, strictest
 
@@ -80,6 +80,7 @@ def scopes(ctx: Context) -> None:
             _union(ctx, scope, info)
         if kind == "expr" and scope.scope_type == ScopeType.SUBQUERY:
             _expression_subquery(node, info)
+            _semi_join_only(ctx, scope, node, info)
 
 
 def _select_labels(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
@@ -137,6 +138,30 @@ def _union(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
                      hint="aggregate on every side, or on none")
     info.carriers = padded[0]
     info.aggregated = all(b.aggregated for b in branches)
+
+
+def _semi_join_only(ctx: Context, scope: Scope, node: exp.Expression, info: ScopeInfo) -> None:
+    """IN/EXISTS subqueries must be semi-joins on join keys.
+
+    ``district IN (SELECT district FROM persons WHERE age = 103)`` or an uncorrelated ``EXISTS`` would tell
+    whether some group exists at all — a group the k-threshold may have withheld, possibly of one person.
+    A semi-join on a join key keeps every fact inside the outer aggregate, whose group sizes are checked.
+    The refusal is deferred so a more specific column violation in the same query is reported first.
+    """
+    parent = node.parent.parent if isinstance(node.parent, exp.Subquery) else node.parent
+    refusal = None
+    if isinstance(parent, exp.In):
+        label = info.labels[info.order[0]] if len(info.order) == 1 else None
+        if label is None or label.rule.rule is not Rule.join:
+            refusal = refuse("subquery_membership", "IN (SELECT ...) may only match join keys: membership in "
+                             "other columns reveals whether a (possibly tiny) group exists", clause=Clause.where,
+                             hint="filter the outer query directly, or use a semi-join on a join key, e.g. "
+                                  "person_id IN (SELECT person_id FROM ... WHERE ...)")
+    elif isinstance(parent, exp.Exists) and not scope.external_columns:
+        refusal = refuse("subquery_membership", "an uncorrelated EXISTS reveals whether any matching row exists",
+                         clause=Clause.where, hint="correlate it on a join key, e.g. EXISTS (SELECT 1 FROM "
+                                                   "households h WHERE h.person_id = p.person_id AND ...)")
+    ctx.deferred = ctx.deferred or refusal
 
 
 def _expression_subquery(node: exp.Expression, info: ScopeInfo) -> None:

@@ -162,9 +162,9 @@ SELECT district, count(*) FROM persons GROUP BY district UNION ALL SELECT distri
 -- expect: allow
 SELECT district FROM persons GROUP BY district UNION SELECT district FROM households GROUP BY district;
 
--- case: subquery filter on group column
+-- case: semi join on households with a size filter
 -- expect: allow
-SELECT district, count(*) FROM persons WHERE district IN (SELECT district FROM households WHERE size > 3) GROUP BY district;
+SELECT district, count(*) FROM persons WHERE person_id IN (SELECT person_id FROM households WHERE size > 3) GROUP BY district;
 
 -- case: semi join on person_id
 -- expect: allow
@@ -431,9 +431,9 @@ SELECT district FROM persons GROUP BY district INTERSECT SELECT district FROM ho
 -- expect: allow
 SELECT district FROM persons GROUP BY district EXCEPT SELECT district FROM enterprises.enterprises GROUP BY district;
 
--- case: join plus subquery filter
+-- case: join plus semi join filter
 -- expect: allow
-SELECT p.district, avg(c.base_amount) FROM persons p JOIN contributions c ON p.person_id = c.person_id WHERE p.district IN (SELECT district FROM households WHERE size >= 4) GROUP BY p.district;
+SELECT p.district, avg(c.base_amount) FROM persons p JOIN contributions c ON p.person_id = c.person_id WHERE p.person_id IN (SELECT person_id FROM households WHERE size >= 4) GROUP BY p.district;
 
 -- case: aggregated cte joined to nothing, ordered
 -- expect: allow
@@ -572,9 +572,9 @@ SELECT district, count(*) AS n FROM persons GROUP BY district ORDER BY n;
 -- expect: allow
 SELECT CASE WHEN size > 3 THEN 'big' ELSE 'small' END AS kind, count(*) AS n FROM households GROUP BY kind ORDER BY n DESC;
 
--- case: exists uncorrelated row subquery
+-- case: exists correlated with a size filter, counted
 -- expect: allow
-SELECT count(*) FROM persons WHERE EXISTS (SELECT 1 FROM households WHERE size > 10);
+SELECT count(*) FROM persons p WHERE EXISTS (SELECT 1 FROM households h WHERE h.person_id = p.person_id AND h.size > 5);
 
 -- case: derived table two levels
 -- expect: allow
@@ -612,3 +612,15 @@ SELECT district, sum(coalesce(income, 0)) FROM persons GROUP BY district;
 -- expect: allow
 SELECT district, round(sum(income) / count(DISTINCT person_id), 1) FROM persons GROUP BY district;
 
+
+-- case: monthly contributions of members of larger households (semi join across datasets)
+-- expect: allow
+SELECT c.month, sum(c.base_amount) AS total FROM contributions c WHERE c.person_id IN (SELECT person_id FROM households WHERE size >= 3) GROUP BY c.month;
+
+-- case: enterprises that pay contributions, by industry (semi join on the enterprise key)
+-- expect: allow
+SELECT industry, count(*) AS firms FROM enterprises.enterprises WHERE uscc IN (SELECT employer_uscc FROM contributions) GROUP BY industry;
+
+-- case: large households' members by gender
+-- expect: allow
+SELECT p.gender, count(*) AS n, avg(p.income) AS avg_income FROM persons p WHERE EXISTS (SELECT 1 FROM households h WHERE h.person_id = p.person_id AND h.size >= 5) GROUP BY p.gender;

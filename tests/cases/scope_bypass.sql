@@ -109,3 +109,11 @@ WITH t AS (SELECT income * 1 AS x FROM persons) SELECT x, count(*) FROM t GROUP 
 -- case: derived aggregate column used in where after cte
 -- expect: deny aggregate_only population.persons.income
 WITH t AS (SELECT district, income FROM persons) SELECT district, count(*) FROM t WHERE income > 100000 GROUP BY district;
+
+-- case: membership of a group value reveals that a tiny group exists
+-- expect: deny subquery_membership
+SELECT district, count(*) FROM persons WHERE district IN (SELECT district FROM persons WHERE age = 103) GROUP BY district;
+
+-- case: uncorrelated exists answers a yes/no question about one person
+-- expect: deny subquery_membership
+SELECT count(*) FROM persons WHERE EXISTS (SELECT 1 FROM persons WHERE age = 103 AND street = '解放碑街道');
