@@ -65,6 +65,9 @@ class WorkerPool:
         self.ctx.job_submitted.set()
         for thread in self.threads:
             thread.join(timeout)
+        close = getattr(self.runner, "close", None)
+        if close is not None:
+            close()
 
     def run_once(self, worker_id: str) -> bool:
         """Claim and execute one job; False when nothing was queued."""

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import weakref
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -331,6 +332,10 @@ class ProcessRunner:
             log.warning("SANDBOX DISABLED: bubblewrap not found and sandbox.allow_unsandboxed=true; queries run "
                         "as plain subprocesses WITHOUT isolation. Never use this in production.")
 
+        self._warm = WarmPool()
+        # A spare sandbox waits on stdin; make sure it goes when the runner does.
+        weakref.finalize(self, self._warm.close)
+
     @property
     def sandboxed(self) -> bool:
         return self.bwrap is not None
@@ -364,23 +369,41 @@ class ProcessRunner:
     # -- execution -------------------------------------------------------------------------------------
     def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome:
         start = time.monotonic()
+        warm = self._warm.take(spec) if self.bwrap is not None else None
+        if warm is not None:
+            return self._run_warm(spec, warm, cancelled, start)
         try:
             argv, env, payload, host_tmp = self.command(spec)
         except ValueError:
             raise SandboxError("a scoped table lies outside the scoped directory", job_id=spec.job_id)
         try:
-            return self._run(spec, argv, env, payload, cancelled, start)
+            return self._run(spec, _spawn(argv, env, spec), payload, cancelled, start)
         finally:
             if host_tmp:
                 shutil.rmtree(host_tmp, ignore_errors=True)
+            if self.bwrap is not None:
+                self._warm.prepare(self, spec)
 
-    def _run(self, spec: RunSpec, argv: list[str], env: dict[str, str] | None, payload: bytes,
-             cancelled: Callable[[], bool], start: float) -> RunOutcome:
-        limits = limits_for(spec)
-        limited = with_limits(argv, limits)
-        proc = subprocess.Popen(limited, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=env, close_fds=True, start_new_session=True,
-                                preexec_fn=None if limited is not argv else _preexec(limits))
+    def _run_warm(self, spec: RunSpec, warm: "WarmSandbox", cancelled: Callable[[], bool],
+                  start: float) -> RunOutcome:
+        try:
+            warm.admit(spec)
+            payload = self.job_payload(spec, DATA_DEST, TEMP_DEST)
+        except (ValueError, OSError):
+            warm.discard()
+            raise SandboxError("a scoped table lies outside the scoped directory", job_id=spec.job_id)
+        try:
+            return self._run(spec, warm.proc, payload, cancelled, start)
+        finally:
+            warm.discard()
+            self._warm.prepare(self, spec)
+
+    def close(self) -> None:
+        """Stop the spare sandbox, if one is waiting."""
+        self._warm.close()
+
+    def _run(self, spec: RunSpec, proc: subprocess.Popen, payload: bytes, cancelled: Callable[[], bool],
+             start: float) -> RunOutcome:
         writer = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
         writer.start()
         out = io.BytesIO()
@@ -453,6 +476,93 @@ class ProcessRunner:
         if table.num_rows > spec.max_output_rows:
             return fail("too_many_rows", f"the result has more than {spec.max_output_rows} rows")
         return RunOutcome(True, table, None, None, wall_ms, peak)
+
+
+def _spawn(argv: list[str], env: dict[str, str] | None, spec: RunSpec) -> subprocess.Popen:
+    limits = limits_for(spec)
+    limited = with_limits(argv, limits)
+    return subprocess.Popen(limited, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, close_fds=True, start_new_session=True,
+                            preexec_fn=None if limited is not argv else _preexec(limits))
+
+
+@dataclass
+class WarmSandbox:
+    """A sandbox started before its job: the worker has imported the engine and waits for its spec.
+
+    Its ``/data`` is an empty slot directory until the job arrives; only then are that job's scoped files
+    hard-linked in (a directory bind mount shows files added later), and the slot is removed afterwards.
+    """
+
+    proc: subprocess.Popen
+    slot: Path
+    profile: tuple
+
+    def admit(self, spec: RunSpec) -> None:
+        root = Path(spec.scoped.root).resolve()
+        for path in spec.scoped.tables.values():
+            target = self.slot / Path(path).resolve().relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+
+    def discard(self) -> None:
+        if self.proc.poll() is None:
+            _kill(self.proc)
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(self.slot, ignore_errors=True)
+
+
+def _profile(spec: RunSpec) -> tuple:
+    """What a warm sandbox was started with; a job with other limits starts cold."""
+    return spec.wall_seconds, spec.memory_mb, spec.threads, spec.max_temp_mb
+
+
+class WarmPool:
+    """At most one spare sandbox per runner, prepared after each job for the next."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.spare: WarmSandbox | None = None
+
+    def take(self, spec: RunSpec) -> WarmSandbox | None:
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if spare.profile != _profile(spec) or spare.proc.poll() is not None:
+            spare.discard()
+            return None
+        return spare
+
+    def prepare(self, runner: "ProcessRunner", spec: RunSpec) -> None:
+        with self.lock:
+            if self.spare is not None:
+                return
+        # The slot sits beside the job's scoped directory so hard links stay on one filesystem.
+        slot = Path(tempfile.mkdtemp(prefix=".warm-", dir=Path(spec.scoped.root).resolve().parent))
+        argv = build_bwrap_argv(runner.bwrap, python_runtime().command(WORKER_DEST), data_dir=slot,
+                                files={WORKER_DEST: WORKER_SOURCE}, tmp_mb=tmpfs_mb(spec))
+        try:
+            spare = WarmSandbox(_spawn(argv, {}, spec), slot, _profile(spec))
+        except OSError:
+            shutil.rmtree(slot, ignore_errors=True)
+            return
+        with self.lock:
+            if self.spare is None:
+                self.spare, spare = spare, None
+        if spare is not None:
+            spare.discard()
+
+    def close(self) -> None:
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None:
+            spare.discard()
 
 
 def _feed(proc: subprocess.Popen, payload: bytes) -> None:

@@ -167,6 +167,13 @@ def main(argv: list[str]) -> int:
         else:
             return _fail("bad_spec", "unknown worker argument")
     try:
+        # Import the engine before waiting for the spec: a runner may start this sandbox ahead of time, so
+        # the interpreter start-up and imports overlap with the previous job instead of delaying this one.
+        import duckdb  # noqa: F401
+        import pyarrow.ipc  # noqa: F401
+    except Exception:
+        return _fail("setup", "the sandbox could not load the engine")
+    try:
         if spec_path:
             with open(spec_path, "rb") as fh:
                 raw = fh.read()

@@ -217,7 +217,8 @@ def test_cancel_kills(runner, world):
 
 
 @needs_bwrap
-def test_externally_killed_sandbox_has_no_table(runner, world, monkeypatch):
+def test_externally_killed_sandbox_has_no_table(world, monkeypatch):
+    runner = ProcessRunner(SandboxSettings(bwrap_path=BWRAP))  # no spare yet: this run starts cold
     started: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
 
@@ -241,10 +242,13 @@ def test_externally_killed_sandbox_has_no_table(runner, world, monkeypatch):
                                   "WHERE a.range + b.range < 0"))
     thread.join()
     assert not out.ok and out.table is None and out.error_kind == "killed"
-    # Nothing of the sandbox survives.
+    # Nothing of the sandbox survives (nor the spare started for the next job, once the runner closes).
+    spare = runner._warm.spare
+    runner.close()
     time.sleep(0.2)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False).stdout
-    assert "/opt/shuyu/worker.py" not in ps
+    for proc in [started[0]] + ([spare.proc] if spare else []):
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # the whole process group is gone
 
 
 @needs_bwrap
@@ -280,3 +284,18 @@ def test_unsandboxed_only_when_allowed_and_loud(world, caplog):
     assert not runner.sandboxed
     assert out.ok and out.table.to_pylist() == [{"n": 1000}]
     assert sum("WITHOUT isolation" in r.message for r in caplog.records) >= 2
+
+
+@needs_bwrap
+def test_a_warm_sandbox_sees_only_its_own_job_and_is_replaced(world):
+    runner = ProcessRunner(SandboxSettings(bwrap_path=BWRAP))
+    first = runner.run(_spec(world, "SELECT count(*) AS n FROM population.persons"))
+    assert first.ok and runner._warm.spare is not None  # a spare waits for the next job
+    spare = runner._warm.spare
+    assert list(spare.slot.iterdir()) == []  # nothing is mounted into it before its job arrives
+    second = runner.run(_spec(world, "SELECT count(*) AS n FROM population.persons"))
+    assert second.ok and second.table.to_pylist() == first.table.to_pylist()
+    assert spare.proc.poll() is not None and not spare.slot.exists()  # used once, then gone
+    assert runner._warm.spare is not spare
+    runner.close()
+    assert runner._warm.spare is None
