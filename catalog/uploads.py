@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 from sqlalchemy.orm import Session
 
 from catalog import ingest
-from catalog.service import column_info, columns_of, next_version_number
+from catalog.service import column_info, columns_of
 from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
 from common.errors import InvalidInput
 from common.types import ColumnInfo, Level

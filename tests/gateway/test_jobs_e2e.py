@@ -6,7 +6,6 @@ through its operating agreement; jobs then run through a real worker pool in the
 
 import shutil
 import time
-from datetime import timedelta
 
 import pytest
 
