@@ -524,9 +524,14 @@ def renew(code: str, body: Renewal, ctx: Ctx, principal: Registrant) -> Certific
     """Renew within the 60 days before expiry (R18)."""
     key = _signing_key(ctx)
     with ctx.uow() as session:
+        authorization_end = body.authorization_end
+        current = service.certificate(session, code, ctx.clock.today())
+        if current.subject_type == "product":  # never beyond the agreement the product was developed under
+            term_end = _product_authorization_end(session, principal, current.subject_id)
+            authorization_end = min(authorization_end or term_end, term_end)
         view = service.renew(session, code, organization_id=principal.organization_id, key=key,
                              today=ctx.clock.today(), now=ctx.clock.now(), valid_to=body.valid_to,
-                             authorization_end=body.authorization_end)
+                             authorization_end=authorization_end)
         emit(session, ctx, principal, "registry.certificate.renewed", "certificate", code, version=view.version,
              valid_to=view.valid_to.isoformat())
         return _certificate(view)

@@ -65,3 +65,11 @@ def test_r17_product_certificate_is_capped_by_the_agreement_term(world, tmp_path
     with world.harness.ctx.uow() as session:
         assert service.product_registration(session, product["id"], date(2026, 6, 30)).allowed
         assert not service.product_registration(session, product["id"], date(2026, 7, 1)).allowed
+    # R18: a renewal cannot run beyond the agreement either, whatever end the operator asks for.
+    set_day(world.clock, date(2026, 5, 15))
+    renewal = world.c.post(f"{REGISTRY}/certificates/{issued['certificate_code']}/renew",
+                           json={"authorization_end": "2027-12-31"}, headers=world.h["operator"])
+    assert renewal.status_code == 422 and renewal.json()["error"]["field"] == "authorization_end"
+    stranger = world.c.post(f"{REGISTRY}/certificates/{issued['certificate_code']}/renew",
+                            json={"authorization_end": "2027-12-31"}, headers=world.h["operator2"])
+    assert stranger.status_code == 403
