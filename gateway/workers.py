@@ -15,7 +15,9 @@ import time
 from datetime import timedelta
 
 from common.errors import SandboxUnavailable
+from gateway.access import settle_dp
 from gateway.context import AppContext
+from gateway.events import emit
 from gateway.execution import execute, fail_unexpected
 from gateway.routes.registry import sweep_and_audit
 from sandbox import jobs
@@ -85,8 +87,13 @@ class WorkerPool:
         return True
 
     def sweep(self) -> list[str]:
+        """Fail jobs whose worker died, return their DP reservations, and audit both in one transaction."""
         with self.ctx.uow() as session:
-            return jobs.fail_stale(session, self.ctx.clock.now(), self.stale_after)
+            failed = jobs.fail_stale(session, self.ctx.clock.now(), self.stale_after)
+            for job_id in failed:
+                emit(session, self.ctx, None, "job.failed", "job", job_id, error_kind="worker_lost")
+                settle_dp(session, self.ctx, job_id, "refunded")
+        return failed
 
     def _loop(self, worker_id: str) -> None:
         last_sweep = last_registry_sweep = 0.0

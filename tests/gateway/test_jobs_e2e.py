@@ -140,6 +140,8 @@ def test_a_job_whose_worker_died_is_failed_never_released(demo, clock):
     assert job["state"] == "failed" and job["error_kind"] == "worker_lost"
     assert job["result_sha256"] is None
     assert harness.client.get(f"/api/v1/jobs/{job_id}/result", headers=tokens["operator"]).status_code == 409
+    events = harness.client.get(f"/api/v1/audit/events?job={job_id}", headers=tokens["supervisor"]).json()
+    assert [e["kind"] for e in events] == ["job.submitted", "job.failed"]
 
 
 def test_cancel_a_queued_job(demo):
