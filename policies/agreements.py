@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -52,23 +52,8 @@ TEXT_CONTENTS = ("data_catalog", "products_and_standards", "security_review", "a
 
 
 @dataclass(frozen=True)
-class ScopeTerms:
+class ScopeTerms(grants.DatasetTerms):
     """One dataset of the data scope: the grant terms without the window (the window is the term)."""
-
-    purpose: str
-    columns: Mapping[str, Mapping[str, str]]
-    privacy_unit: str
-    k: int = 10
-    row_filters: Mapping[str, str] | None = None
-    max_rows: int = 10_000
-    allow_row_level: bool = False
-    dp: DPSettings = field(default_factory=DPSettings)
-
-    def spec(self, term_start: date, term_end: date) -> grants.GrantSpec:
-        return grants.GrantSpec(purpose=self.purpose, valid_from=term_start, valid_to=term_end,
-                                columns=self.columns, privacy_unit=self.privacy_unit, k=self.k,
-                                row_filters=self.row_filters or {}, max_rows=self.max_rows,
-                                allow_row_level=self.allow_row_level, dp=self.dp)
 
     def to_json(self) -> dict[str, Any]:
         return {"purpose": self.purpose, "columns": {t: dict(c) for t, c in self.columns.items()},

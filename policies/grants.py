@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Mapping
 
@@ -31,12 +31,10 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 
 
 @dataclass(frozen=True)
-class GrantSpec:
-    """The implementer's terms for one version of a grant."""
+class DatasetTerms:
+    """What one dataset is granted, without the validity window (an agreement's scope carries these)."""
 
     purpose: str
-    valid_from: date
-    valid_to: date
     columns: Mapping[str, Mapping[str, str]]
     privacy_unit: str
     k: int = 10
@@ -44,6 +42,18 @@ class GrantSpec:
     max_rows: int = 10_000
     allow_row_level: bool = False
     dp: DPSettings = DPSettings()
+
+    def spec(self, valid_from: date, valid_to: date) -> "GrantSpec":
+        terms = {f.name: getattr(self, f.name) for f in fields(DatasetTerms)}
+        return GrantSpec(**terms, valid_from=valid_from, valid_to=valid_to)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrantSpec(DatasetTerms):
+    """The implementer's terms for one version of a grant: the dataset terms plus the window."""
+
+    valid_from: date
+    valid_to: date
 
 
 def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[dict, dict]:
