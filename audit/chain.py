@@ -55,6 +55,7 @@ class AuditIntegrityError(RuntimeError):
 
 # ------------------------------------------------------------------------------------------ encoding
 
+
 def format_at(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
@@ -94,9 +95,21 @@ def _clean_details(value: Any, path: str = "details") -> Any:
     raise TypeError(f"{path}: {type(value).__name__} is not allowed in audit details")
 
 
-def canonical_bytes(*, seq: int, id: str, at: datetime, actor_user_id: str | None, actor_username: str | None,
-                    organization_id: str | None, kind: str, subject_type: str, subject_id: str | None,
-                    details: Mapping[str, object], prev_hash: str, algorithm: str) -> bytes:
+def canonical_bytes(
+    *,
+    seq: int,
+    id: str,
+    at: datetime,
+    actor_user_id: str | None,
+    actor_username: str | None,
+    organization_id: str | None,
+    kind: str,
+    subject_type: str,
+    subject_id: str | None,
+    details: Mapping[str, object],
+    prev_hash: str,
+    algorithm: str,
+) -> bytes:
     payload = {
         "v": 1,
         "seq": int(seq),
@@ -117,11 +130,14 @@ def canonical_bytes(*, seq: int, id: str, at: datetime, actor_user_id: str | Non
 
 def digest(algorithm: str, data: bytes) -> str:
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown audit hash algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+        raise ValueError(
+            f"unknown audit hash algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
+        )
     return hashlib.new(algorithm, data).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------ append
+
 
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the head row (waits for concurrent appenders) and return the chain's (last seq, last hash)."""
@@ -152,14 +168,25 @@ def _insert_genesis_head(session: Session) -> None:
         session.execute(insert(_head).values(**values))
 
 
-def record(session: Session, *, kind: str, actor: Principal | None, subject_type: str, subject_id: str | None,
-           details: Mapping[str, object] | None = None, at: datetime, algorithm: str = "sha256") -> AuditEvent:
+def record(
+    session: Session,
+    *,
+    kind: str,
+    actor: Principal | None,
+    subject_type: str,
+    subject_id: str | None,
+    details: Mapping[str, object] | None = None,
+    at: datetime,
+    algorithm: str = "sha256",
+) -> AuditEvent:
     """Append one event in the caller's transaction (the caller commits). See the module docstring.
 
     ``details``: ids, counts, rule names, decisions — never data values or personal information.
     """
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown audit hash algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+        raise ValueError(
+            f"unknown audit hash algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
+        )
     if not kind or not subject_type:
         raise ValueError("kind and subject_type are required")
     if at.tzinfo is None:
@@ -198,20 +225,35 @@ def head(session: Session) -> tuple[int, str] | None:
 
 # ------------------------------------------------------------------------------------------ verify
 
+
 def row_hash(row: Any, algorithm_default: str = "sha256") -> str:
     """Recompute a stored row's hash (raises ValueError on unknown algorithm or unreadable details)."""
     algorithm = row.algorithm or algorithm_default
     details = json.loads(row.details)
     if not isinstance(details, dict):
         raise TypeError("details is not a JSON object")
-    return digest(algorithm, canonical_bytes(
-        seq=row.seq, id=row.id, at=row.at, actor_user_id=row.actor_user_id, actor_username=row.actor_username,
-        organization_id=row.organization_id, kind=row.kind, subject_type=row.subject_type,
-        subject_id=row.subject_id, details=details, prev_hash=row.prev_hash, algorithm=algorithm))
+    return digest(
+        algorithm,
+        canonical_bytes(
+            seq=row.seq,
+            id=row.id,
+            at=row.at,
+            actor_user_id=row.actor_user_id,
+            actor_username=row.actor_username,
+            organization_id=row.organization_id,
+            kind=row.kind,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            details=details,
+            prev_hash=row.prev_hash,
+            algorithm=algorithm,
+        ),
+    )
 
 
-def verify(session: Session, algorithm_default: str = "sha256", *,
-           anchor: tuple[int, str] | None = None) -> Verification:
+def verify(
+    session: Session, algorithm_default: str = "sha256", *, anchor: tuple[int, str] | None = None
+) -> Verification:
     """Recompute every event's hash and link, then check the head row names the last event.
 
     Detects an edited event (any field), a deleted event (seq gap / broken link), swapped events, events
@@ -225,8 +267,12 @@ def verify(session: Session, algorithm_default: str = "sha256", *,
     head_row = head(session)
     if head_row is None:
         if max_seq is None:
-            return Verification(ok=anchor is None, checked=0, first_broken_seq=None if anchor is None else 1,
-                                reason=None if anchor is None else "log is empty but an anchor was given")
+            return Verification(
+                ok=anchor is None,
+                checked=0,
+                first_broken_seq=None if anchor is None else 1,
+                reason=None if anchor is None else "log is empty but an anchor was given",
+            )
         return Verification(False, 0, 1, "audit_head row is missing")
     head_seq, head_hash = head_row
     # ... unless they were already there before the head was read: rows the head does not cover.
@@ -237,14 +283,22 @@ def verify(session: Session, algorithm_default: str = "sha256", *,
 
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     anchor_seen = anchor is None
-    stmt = (select(_events).where(_events.c.seq <= head_seq).order_by(_events.c.seq)
-            .execution_options(yield_per=1000))
+    stmt = (
+        select(_events)
+        .where(_events.c.seq <= head_seq)
+        .order_by(_events.c.seq)
+        .execution_options(yield_per=1000)
+    )
     for row in session.execute(stmt):
         checked += 1
         seq = int(row.seq)
         if seq != expected_seq:
-            return _broken(checked, expected_seq, head_row,
-                           f"event seq {expected_seq} is missing (next stored event is seq {seq}): deleted")
+            return _broken(
+                checked,
+                expected_seq,
+                head_row,
+                f"event seq {expected_seq} is missing (next stored event is seq {seq}): deleted",
+            )
         try:
             recomputed = row_hash(row, algorithm_default)
         except (ValueError, TypeError) as exc:
@@ -252,20 +306,30 @@ def verify(session: Session, algorithm_default: str = "sha256", *,
         if recomputed != row.hash:
             return _broken(checked, seq, head_row, "event content does not match its hash: edited or moved")
         if row.prev_hash != prev_hash:
-            return _broken(checked, seq, head_row,
-                           "prev_hash does not match the previous event's hash: an event before it was "
-                           "replaced, removed or reordered")
+            return _broken(
+                checked,
+                seq,
+                head_row,
+                "prev_hash does not match the previous event's hash: an event before it was "
+                "replaced, removed or reordered",
+            )
         if anchor is not None and seq == anchor[0]:
             if row.hash != anchor[1]:
-                return _broken(checked, seq, head_row, "event hash differs from the published anchor: rewritten")
+                return _broken(
+                    checked, seq, head_row, "event hash differs from the published anchor: rewritten"
+                )
             anchor_seen = True
         prev_hash = row.hash
         expected_seq = seq + 1
 
     last_seq = expected_seq - 1
     if last_seq < head_seq:
-        return _broken(checked, last_seq + 1, head_row,
-                       f"head records seq {head_seq} but the last event is seq {last_seq}: tail truncated")
+        return _broken(
+            checked,
+            last_seq + 1,
+            head_row,
+            f"head records seq {head_seq} but the last event is seq {last_seq}: tail truncated",
+        )
     if head_hash != prev_hash:
         return _broken(checked, head_seq, head_row, "head hash does not match the last event's hash")
     if orphan is not None:

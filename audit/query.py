@@ -18,17 +18,35 @@ _events = AuditEventRow.__table__
 
 def to_event(row) -> AuditEvent:
     return AuditEvent(
-        seq=int(row.seq), id=row.id, at=row.at, kind=row.kind, actor_user_id=row.actor_user_id,
-        actor_username=row.actor_username, organization_id=row.organization_id, subject_type=row.subject_type,
-        subject_id=row.subject_id, details=json.loads(row.details), prev_hash=row.prev_hash, hash=row.hash,
+        seq=int(row.seq),
+        id=row.id,
+        at=row.at,
+        kind=row.kind,
+        actor_user_id=row.actor_user_id,
+        actor_username=row.actor_username,
+        organization_id=row.organization_id,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        details=json.loads(row.details),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
         algorithm=row.algorithm,
     )
 
 
-def list_events(session: Session, *, actor: Principal | str | None = None, organization_id: str | None = None,
-                kind: str | None = None, subject_type: str | None = None, subject_id: str | None = None,
-                since: datetime | None = None, until: datetime | None = None, limit: int = 100,
-                after_seq: int | None = None) -> list[AuditEvent]:
+def list_events(
+    session: Session,
+    *,
+    actor: Principal | str | None = None,
+    organization_id: str | None = None,
+    kind: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    after_seq: int | None = None,
+) -> list[AuditEvent]:
     """Events in ``seq`` order matching every given filter.
 
     ``actor`` is a Principal or a user id; ``kind`` ending in ``.*`` matches a prefix (``"job.*"``);
@@ -42,7 +60,9 @@ def list_events(session: Session, *, actor: Principal | str | None = None, organ
             raise ValueError(f"{name} must be timezone-aware")
     stmt = select(_events)
     if actor is not None:
-        stmt = stmt.where(_events.c.actor_user_id == (actor.user_id if isinstance(actor, Principal) else actor))
+        stmt = stmt.where(
+            _events.c.actor_user_id == (actor.user_id if isinstance(actor, Principal) else actor)
+        )
     if organization_id is not None:
         stmt = stmt.where(_events.c.organization_id == organization_id)
     if kind is not None:

@@ -55,16 +55,20 @@ def main(repeats: int = 30) -> None:
         prepared = floor_sql(case.sql, grants, catalog)
         check(case.sql, grants, catalog)  # warm up
         c = median_time(lambda: check(case.sql, grants, catalog), repeats)
-        f = median_time(lambda: qualify(sqlglot.parse_one(prepared, read="duckdb"), schema=schema,
-                                        dialect="duckdb"), repeats)
+        f = median_time(
+            lambda: qualify(sqlglot.parse_one(prepared, read="duckdb"), schema=schema, dialect="duckdb"),
+            repeats,
+        )
         checker.append(c)
         floor.append(f)
         ratios.append(c / f)
     print(f"queries: {len(checker)} (allowed corpus cases), repeats per query: {repeats}")
     print(f"check() median latency:            {statistics.median(checker) * 1e3:.3f} ms")
     print(f"parse_one+qualify median latency:  {statistics.median(floor) * 1e3:.3f} ms")
-    print(f"median per-query ratio check/floor: {statistics.median(ratios):.2f}x "
-          f"(p90 {sorted(ratios)[int(len(ratios) * 0.9)]:.2f}x, max {max(ratios):.2f}x)")
+    print(
+        f"median per-query ratio check/floor: {statistics.median(ratios):.2f}x "
+        f"(p90 {sorted(ratios)[int(len(ratios) * 0.9)]:.2f}x, max {max(ratios):.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,12 +44,13 @@ QUERIES = {
     "avg_by_district": "SELECT district, AVG(income) AS a FROM persons GROUP BY district",
     "count_avg_by_gender": "SELECT gender, COUNT(*) AS n, AVG(income) AS a FROM persons GROUP BY gender",
     "adults_count_sum_by_district": "SELECT district, COUNT(*) AS n, SUM(income) AS s FROM persons "
-                                    "WHERE age >= 18 GROUP BY district",
+    "WHERE age >= 18 GROUP BY district",
 }
 INCOME_BOUNDS = (0.0, 2_000_000.0)
 
 
 # ------------------------------------------------------------------------------------------------ SmartNoise side
+
 
 def smartnoise_worker(parquet: str, epsilon: float, reps: int) -> dict:
     """Runs inside the benchmark venv: returns timings and noisy answers per query."""
@@ -58,14 +59,28 @@ def smartnoise_worker(parquet: str, epsilon: float, reps: int) -> dict:
     from snsql import Privacy
 
     df = pd.read_parquet(parquet, columns=["person_id", "district", "gender", "age", "income"])
-    metadata = {"": {"population": {"persons": {
-        "row_privacy": False, "max_ids": 1, "censor_dims": False, "sample_max_ids": True,
-        "person_id": {"name": "person_id", "type": "int", "private_id": True},
-        "district": {"name": "district", "type": "string"},
-        "gender": {"name": "gender", "type": "string"},
-        "age": {"name": "age", "type": "int", "lower": 0, "upper": 120},
-        "income": {"name": "income", "type": "float", "lower": INCOME_BOUNDS[0], "upper": INCOME_BOUNDS[1]},
-    }}}}
+    metadata = {
+        "": {
+            "population": {
+                "persons": {
+                    "row_privacy": False,
+                    "max_ids": 1,
+                    "censor_dims": False,
+                    "sample_max_ids": True,
+                    "person_id": {"name": "person_id", "type": "int", "private_id": True},
+                    "district": {"name": "district", "type": "string"},
+                    "gender": {"name": "gender", "type": "string"},
+                    "age": {"name": "age", "type": "int", "lower": 0, "upper": 120},
+                    "income": {
+                        "name": "income",
+                        "type": "float",
+                        "lower": INCOME_BOUNDS[0],
+                        "upper": INCOME_BOUNDS[1],
+                    },
+                }
+            }
+        }
+    }
     out = {}
     for name, sql in QUERIES.items():
         query = sql.replace("FROM persons", "FROM population.persons")
@@ -79,12 +94,17 @@ def smartnoise_worker(parquet: str, epsilon: float, reps: int) -> dict:
             result = reader.execute_df(query)
             times.append(time.perf_counter() - start)
             answers.append(result.to_dict(orient="records"))
-        out[name] = {"times": times, "answers": answers, "cost_at_1": cost,
-                     "per_column_epsilon": epsilon / cost}
+        out[name] = {
+            "times": times,
+            "answers": answers,
+            "cost_at_1": cost,
+            "per_column_epsilon": epsilon / cost,
+        }
     return out
 
 
 # ------------------------------------------------------------------------------------------------ Shuyu side
+
 
 def shuyu_side(persons: Path, epsilon: float, reps: int) -> dict:
     sys.path.insert(0, str(ROOT))
@@ -97,26 +117,63 @@ def shuyu_side(persons: Path, epsilon: float, reps: int) -> dict:
     from sandbox.gate import GatePolicy, gate
     from sandbox.worker import open_engine
 
-    rules = {"person_id": "join", "district": "group", "gender": "group", "age": "compare",
-             "income": "aggregate"}
-    grant = Grant("bench", 1, "org", "population", "bench", date(2024, 1, 1), date(2030, 1, 1),
-                  {"persons": {c: ColumnRule.parse(r) for c, r in rules.items()}}, "person_id",
-                  dp=DPSettings(mode=DPMode.required, epsilon_budget=1e9, max_contributions=1))
-    catalog = CatalogSnapshot({("population", "persons"): TableInfo("population", "persons", (
-        ColumnInfo("person_id", "BIGINT"), ColumnInfo("district", "VARCHAR"), ColumnInfo("gender", "VARCHAR"),
-        ColumnInfo("age", "INTEGER", lower=0, upper=120),
-        ColumnInfo("income", "DOUBLE", lower=INCOME_BOUNDS[0], upper=INCOME_BOUNDS[1])))})
+    rules = {
+        "person_id": "join",
+        "district": "group",
+        "gender": "group",
+        "age": "compare",
+        "income": "aggregate",
+    }
+    grant = Grant(
+        "bench",
+        1,
+        "org",
+        "population",
+        "bench",
+        date(2024, 1, 1),
+        date(2030, 1, 1),
+        {"persons": {c: ColumnRule.parse(r) for c, r in rules.items()}},
+        "person_id",
+        dp=DPSettings(mode=DPMode.required, epsilon_budget=1e9, max_contributions=1),
+    )
+    catalog = CatalogSnapshot(
+        {
+            ("population", "persons"): TableInfo(
+                "population",
+                "persons",
+                (
+                    ColumnInfo("person_id", "BIGINT"),
+                    ColumnInfo("district", "VARCHAR"),
+                    ColumnInfo("gender", "VARCHAR"),
+                    ColumnInfo("age", "INTEGER", lower=0, upper=120),
+                    ColumnInfo("income", "DOUBLE", lower=INCOME_BOUNDS[0], upper=INCOME_BOUNDS[1]),
+                ),
+            )
+        }
+    )
     domains = {f"population.persons.{c}": v for c, v in PUBLIC_KEY_DOMAINS.items()}
     temp = tempfile.mkdtemp(prefix="bench-dp-")
-    con = open_engine({"data_dir": str(persons.parent), "temp_dir": temp, "memory_mb": 2048, "threads": 4,
-                       "max_temp_mb": 1024, "tables": [("population", "persons", str(persons))]})
+    con = open_engine(
+        {
+            "data_dir": str(persons.parent),
+            "temp_dir": temp,
+            "memory_mb": 2048,
+            "threads": 4,
+            "max_temp_mb": 1024,
+            "tables": [("population", "persons", str(persons))],
+        }
+    )
 
     def one(sql):
         checked = check(sql, [grant], catalog)
         p = dp.plan(checked, grant, catalog, epsilon=epsilon, public_domains=domains)
         table = con.sql(p.sql).to_arrow_table()
-        released, report = gate(table, GatePolicy(k=10, unit_columns=(), is_aggregate=True, max_rows=10_000,
-                                                  max_bytes=1 << 24, dp=p.to_dict()))
+        released, report = gate(
+            table,
+            GatePolicy(
+                k=10, unit_columns=(), is_aggregate=True, max_rows=10_000, max_bytes=1 << 24, dp=p.to_dict()
+            ),
+        )
         assert report.decision == "released", report
         return released
 
@@ -161,8 +218,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--venv", default="/tmp/bench-venv")
-    parser.add_argument("--smartnoise-worker", nargs=3, metavar=("PARQUET", "EPSILON", "REPS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--smartnoise-worker", nargs=3, metavar=("PARQUET", "EPSILON", "REPS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.smartnoise_worker:
         parquet, epsilon, reps = args.smartnoise_worker
@@ -178,17 +236,27 @@ def main() -> None:
     shuyu = shuyu_side(persons, args.epsilon, args.reps)
     python = Path(args.venv) / "bin" / "python"
     if not python.exists():
-        sys.exit(f"SmartNoise venv not found at {args.venv}: see the module docstring for the two setup lines")
-    done = subprocess.run([str(python), __file__, "--smartnoise-worker", str(persons), str(args.epsilon),
-                           str(args.reps)], capture_output=True, text=True, check=False)
+        sys.exit(
+            f"SmartNoise venv not found at {args.venv}: see the module docstring for the two setup lines"
+        )
+    done = subprocess.run(
+        [str(python), __file__, "--smartnoise-worker", str(persons), str(args.epsilon), str(args.reps)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         sys.exit("SmartNoise side failed:\n" + done.stderr[-4000:])
     smartnoise = json.loads(done.stdout)
 
-    print(f"DP GROUP BY benchmark: {args.scale} persons, epsilon {args.epsilon:g} per query, {args.reps} runs, "
-          "1 row per person, income clamped to [0, 2e6]")
-    print(f"{'query':30s} {'shuyu ms':>9s} {'snsql ms':>9s} {'speedup':>8s} {'shuyu MAE':>12s} "
-          f"{'snsql MAE':>12s} {'MAE ratio':>9s}")
+    print(
+        f"DP GROUP BY benchmark: {args.scale} persons, epsilon {args.epsilon:g} per query, {args.reps} runs, "
+        "1 row per person, income clamped to [0, 2e6]"
+    )
+    print(
+        f"{'query':30s} {'shuyu ms':>9s} {'snsql ms':>9s} {'speedup':>8s} {'shuyu MAE':>12s} "
+        f"{'snsql MAE':>12s} {'MAE ratio':>9s}"
+    )
     speedups, ratios = [], []
     for name in QUERIES:
         s_ms = statistics.median(shuyu[name]["times"]) * 1000
@@ -197,12 +265,18 @@ def main() -> None:
         n_err = mae(smartnoise[name]["answers"], truth[name])
         speedups.append(n_ms / s_ms)
         ratios.append(s_err / n_err)
-        print(f"{name:30s} {s_ms:9.1f} {n_ms:9.1f} {n_ms / s_ms:7.1f}x {s_err:12.1f} {n_err:12.1f} "
-              f"{s_err / n_err:9.2f}")
-    print(f"geometric mean speedup {statistics.geometric_mean(speedups):.1f}x (SmartNoise time / Shuyu time); "
-          f"geometric mean MAE ratio {statistics.geometric_mean(ratios):.2f} (Shuyu / SmartNoise, < 1 is better)")
-    print("SmartNoise per-column epsilon (total / columns measured): " + ", ".join(
-        f"{n}={smartnoise[n]['per_column_epsilon']:.3g}" for n in QUERIES))
+        print(
+            f"{name:30s} {s_ms:9.1f} {n_ms:9.1f} {n_ms / s_ms:7.1f}x {s_err:12.1f} {n_err:12.1f} "
+            f"{s_err / n_err:9.2f}"
+        )
+    print(
+        f"geometric mean speedup {statistics.geometric_mean(speedups):.1f}x (SmartNoise time / Shuyu time); "
+        f"geometric mean MAE ratio {statistics.geometric_mean(ratios):.2f} (Shuyu / SmartNoise, < 1 is better)"
+    )
+    print(
+        "SmartNoise per-column epsilon (total / columns measured): "
+        + ", ".join(f"{n}={smartnoise[n]['per_column_epsilon']:.3g}" for n in QUERIES)
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ QUERIES = {
     "district_avg": "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons GROUP BY district",
     "street_age_gender": "SELECT street, age, gender, count(*) AS n FROM persons GROUP BY street, age, gender",
     "join_contributions": "SELECT p.district, count(DISTINCT p.person_id) AS payers, sum(c.base_amount) AS total "
-                          "FROM persons p JOIN contributions c ON p.person_id = c.person_id GROUP BY p.district",
+    "FROM persons p JOIN contributions c ON p.person_id = c.person_id GROUP BY p.district",
     "age_buckets": "SELECT CASE WHEN age < 18 THEN 'minor' WHEN age < 60 THEN 'adult' ELSE 'senior' END AS band, "
-                   "count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY band",
+    "count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY band",
     "industry": "SELECT industry, count(*) AS firms, sum(employees) AS employees FROM enterprises GROUP BY industry",
 }
 
@@ -38,9 +38,12 @@ def duckdb_reference(settings, sql: str) -> float:
     with ctx.uow() as session:
         for dataset in catalog_service.list_datasets(session):
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.name}"')
-            for table, (_, path) in catalog_service.raw_sources(session, settings.domain_store_dir,
-                                                                dataset.name).items():
-                con.execute(f'CREATE VIEW "{dataset.name}"."{table}" AS SELECT * FROM read_parquet(\'{path}\')')
+            for table, (_, path) in catalog_service.raw_sources(
+                session, settings.domain_store_dir, dataset.name
+            ).items():
+                con.execute(
+                    f'CREATE VIEW "{dataset.name}"."{table}" AS SELECT * FROM read_parquet(\'{path}\')'
+                )
     ctx.close()
     schemas = {"persons": "population", "contributions": "social_insurance", "enterprises": "enterprises"}
     con.execute("SET search_path = '" + ",".join(sorted(set(schemas.values()))) + "'")
@@ -84,16 +87,22 @@ def main() -> None:
             for _ in range(args.repeat):
                 reference.append(duckdb_reference(settings, sql))
                 t0 = time.perf_counter()
-                job = client.post("/api/v1/jobs", params={"wait": 60}, json={"sql": sql}, headers=headers).json()
+                job = client.post(
+                    "/api/v1/jobs", params={"wait": 60}, json={"sql": sql}, headers=headers
+                ).json()
                 assert job["state"] == "succeeded", job
                 client.get(f"/api/v1/jobs/{job['id']}/result", headers=headers).raise_for_status()
                 shuyu.append(time.perf_counter() - t0)
             rows.append((name, statistics.median(reference), statistics.median(shuyu)))
     print(f"{'query':22s} {'duckdb ms':>10s} {'shuyu ms':>10s} {'ratio':>7s} {'overhead ms':>12s}")
     for name, ref, ours in rows:
-        print(f"{name:22s} {ref * 1000:10.1f} {ours * 1000:10.1f} {ours / ref:7.2f} {(ours - ref) * 1000:12.1f}")
-    print(f"median ratio {statistics.median(o / r for _, r, o in rows):.2f}; "
-          f"fixed overhead per job (median) {statistics.median((o - r) * 1000 for _, r, o in rows):.0f} ms")
+        print(
+            f"{name:22s} {ref * 1000:10.1f} {ours * 1000:10.1f} {ours / ref:7.2f} {(ours - ref) * 1000:12.1f}"
+        )
+    print(
+        f"median ratio {statistics.median(o / r for _, r, o in rows):.2f}; "
+        f"fixed overhead per job (median) {statistics.median((o - r) * 1000 for _, r, o in rows):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

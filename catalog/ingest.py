@@ -165,10 +165,21 @@ _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfe", "UTF-16 text"),
     (b"\xfe\xff", "UTF-16 text"),
 )
-_FOREIGN_CONTENT_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip",
-                          "application/x-zip", "application/gzip", "application/x-gzip",
-                          "application/vnd.openxmlformats", "application/msword", "application/x-7z",
-                          "application/x-rar", "application/x-tar")
+_FOREIGN_CONTENT_TYPES = (
+    "image/",
+    "audio/",
+    "video/",
+    "application/pdf",
+    "application/zip",
+    "application/x-zip",
+    "application/gzip",
+    "application/x-gzip",
+    "application/vnd.openxmlformats",
+    "application/msword",
+    "application/x-7z",
+    "application/x-rar",
+    "application/x-tar",
+)
 
 
 def _allowed() -> str:
@@ -186,11 +197,13 @@ def read_upload(path: Path, filename: str, content_type: str | None) -> pa.Table
     if content_type:
         ctype = content_type.split(";")[0].strip().lower()
         if ctype.startswith(_FOREIGN_CONTENT_TYPES):
-            raise UnsupportedMedia(f"content type {ctype} is not accepted; upload {_allowed()}",
-                                   field="content_type")
+            raise UnsupportedMedia(
+                f"content type {ctype} is not accepted; upload {_allowed()}", field="content_type"
+            )
     if ext not in _PARQUET_EXT | _CSV_EXT:
-        raise UnsupportedMedia(f"file extension {ext or '(none)'!s} is not accepted; upload {_allowed()}",
-                               field="filename")
+        raise UnsupportedMedia(
+            f"file extension {ext or '(none)'!s} is not accepted; upload {_allowed()}", field="filename"
+        )
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(16)
@@ -202,16 +215,20 @@ def read_upload(path: Path, filename: str, content_type: str | None) -> pa.Table
     is_parquet = head.startswith(b"PAR1")
     if ext in _PARQUET_EXT:
         if not (is_parquet and tail == b"PAR1"):
-            raise UnsupportedMedia("file named .parquet is not a Parquet file (magic bytes PAR1 missing)",
-                                   field="file")
+            raise UnsupportedMedia(
+                "file named .parquet is not a Parquet file (magic bytes PAR1 missing)", field="file"
+            )
         return _read_parquet(path)
     if is_parquet:
         raise UnsupportedMedia("file named .csv is a Parquet file; name it .parquet", field="file")
     for sig, what in _FOREIGN_SIGNATURES:
         if head.startswith(sig):
             if "text" in what:
-                raise UnsupportedMedia(f"{what} is not accepted; allowed encodings: "
-                                       f"{', '.join(ALLOWED_ENCODINGS)}", field="file", encoding=what)
+                raise UnsupportedMedia(
+                    f"{what} is not accepted; allowed encodings: {', '.join(ALLOWED_ENCODINGS)}",
+                    field="file",
+                    encoding=what,
+                )
             raise UnsupportedMedia(f"file named .csv is a {what}; upload {_allowed()}", field="file")
     return _read_csv(path, size)
 
@@ -237,14 +254,18 @@ def _check_text(path: Path, encoding: str) -> bool:
             bad = _CONTROL.search(text)
             if bad:
                 line += text.count("\n", 0, bad.start())
-                raise InvalidInput(f"binary content (control character) at line {line}; not a CSV text file",
-                                   field="file", line=line)
+                raise InvalidInput(
+                    f"binary content (control character) at line {line}; not a CSV text file",
+                    field="file",
+                    line=line,
+                )
             line += text.count("\n")
             blank = blank and not text.strip()
             if not block:
                 if blank:
-                    raise InvalidInput("the file is empty; the first line must hold column names",
-                                       field="file")
+                    raise InvalidInput(
+                        "the file is empty; the first line must hold column names", field="file"
+                    )
                 return True
 
 
@@ -258,8 +279,10 @@ def _detect_encoding(path: Path) -> str:
         return "utf-8"
     elif _check_text(path, "gbk"):
         return "gbk"
-    raise UnsupportedMedia("file is neither valid UTF-8 nor GBK text; allowed encodings: "
-                           f"{', '.join(ALLOWED_ENCODINGS)}", field="file")
+    raise UnsupportedMedia(
+        f"file is neither valid UTF-8 nor GBK text; allowed encodings: {', '.join(ALLOWED_ENCODINGS)}",
+        field="file",
+    )
 
 
 def _read_csv(path: Path, size: int) -> pa.Table:
@@ -267,8 +290,11 @@ def _read_csv(path: Path, size: int) -> pa.Table:
         raise InvalidInput("the file is empty; the first line must hold column names", field="file")
     with open(path, "rb") as f:
         if b"\x00" in f.read(_CHUNK):
-            raise UnsupportedMedia("file contains NUL bytes (UTF-16 or binary content); allowed encodings: "
-                                   f"{', '.join(ALLOWED_ENCODINGS)}", field="file")
+            raise UnsupportedMedia(
+                "file contains NUL bytes (UTF-16 or binary content); allowed encodings: "
+                f"{', '.join(ALLOWED_ENCODINGS)}",
+                field="file",
+            )
     encoding = _detect_encoding(path)
 
     first_bad: list[int | None] = []
@@ -285,20 +311,29 @@ def _read_csv(path: Path, size: int) -> pa.Table:
         # parser handles quoting in it too; every column is text at this stage.
         table = pacsv.read_csv(
             stream,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False,
-                                           block_size=16 << 20),
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True, use_threads=False, block_size=16 << 20
+            ),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(MAX_COLUMNS + 1)},
-                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True),
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         if first_bad and first_bad[0] is not None:
             row = first_bad[0]
-            raise InvalidInput(f"row {row} (the header is row 1) has a different number of fields than the "
-                               "header", field="file", row=row) from None
+            raise InvalidInput(
+                f"row {row} (the header is row 1) has a different number of fields than the header",
+                field="file",
+                row=row,
+            ) from None
         if first_bad:
-            raise InvalidInput("a row has a different number of fields than the header", field="file") from None
+            raise InvalidInput(
+                "a row has a different number of fields than the header", field="file"
+            ) from None
         raise InvalidInput("malformed CSV (unbalanced quotes or unreadable row)", field="file") from None
     finally:
         stream.close()
@@ -319,8 +354,10 @@ _FLOAT_RE = r"^[+-]?(?:0|[1-9][0-9]{0,14})\.[0-9]{1,15}$|^[+-]?(?:0|[1-9][0-9]{0
 _MOBILE_RE = r"^1[3-9][0-9]{9}$"
 _BOOL_RE = r"^(?i:true|false)$"
 _DATE_RE = r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
-_TS_RE = (r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-          r":[0-5][0-9](?:\.[0-9]{1,6})?$")
+_TS_RE = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](?:\.[0-9]{1,6})?$"
+)
 
 
 def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
@@ -379,18 +416,24 @@ def _normalise_names(raw_names: Sequence[str], *, source: str) -> list[str]:
     seen: dict[str, int] = {}
     for position, raw in enumerate(raw_names, start=1):
         if not (raw or "").strip():
-            raise InvalidInput(f"column {position} has a blank name in the {source}", field="file",
-                               column_position=position)
+            raise InvalidInput(
+                f"column {position} has a blank name in the {source}", field="file", column_position=position
+            )
         name = normalise_column_name(raw)
         if name is None:
             raise InvalidInput(
                 f"column {position} has a name that cannot be normalised to an identifier [a-z_][a-z0-9_]* "
                 f"(use ASCII letters, digits and underscores, at most {MAX_NAME_CHARS} characters, not "
                 "starting with a digit; a header that looks like data means the header line is missing)",
-                field="file", column_position=position)
+                field="file",
+                column_position=position,
+            )
         if name in seen:
-            raise InvalidInput(f"columns {seen[name]} and {position} have the same name after normalisation "
-                               f"({name})", field="file", column_position=position)
+            raise InvalidInput(
+                f"columns {seen[name]} and {position} have the same name after normalisation ({name})",
+                field="file",
+                column_position=position,
+            )
         seen[name] = position
         names.append(name)
     return names
@@ -436,10 +479,22 @@ def _normalise_arrow_column(col: pa.ChunkedArray, position: int) -> pa.ChunkedAr
 
 def _duckdb_type(t: pa.DataType, position: int | None = None) -> str:
     simple = {
-        pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
-        pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
-        pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN", pa.string(): "VARCHAR",
-        pa.large_string(): "VARCHAR", pa.date32(): "DATE", pa.date64(): "DATE", pa.null(): "VARCHAR",
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.uint8(): "UTINYINT",
+        pa.uint16(): "USMALLINT",
+        pa.uint32(): "UINTEGER",
+        pa.uint64(): "UBIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.date32(): "DATE",
+        pa.date64(): "DATE",
+        pa.null(): "VARCHAR",
     }
     if t in simple:
         return simple[t]
@@ -448,8 +503,11 @@ def _duckdb_type(t: pa.DataType, position: int | None = None) -> str:
     if pa.types.is_time(t):
         return "TIME"
     where = f"column {position}" if position else "a column"
-    raise InvalidInput(f"{where} has an unsupported type {t}; use numbers, text, booleans, dates or "
-                       "timestamps", field="file", column_position=position)
+    raise InvalidInput(
+        f"{where} has an unsupported type {t}; use numbers, text, booleans, dates or timestamps",
+        field="file",
+        column_position=position,
+    )
 
 
 def infer_columns(table: pa.Table) -> list[ColumnInfo]:
@@ -458,8 +516,10 @@ def infer_columns(table: pa.Table) -> list[ColumnInfo]:
     >>> [(c.name, c.type) for c in infer_columns(pa.table({"a": [1], "b": ["x"], "c": [1.5]}))]
     [('a', 'BIGINT'), ('b', 'VARCHAR'), ('c', 'DOUBLE')]
     """
-    return [ColumnInfo(name=field.name, type=_duckdb_type(field.type, i))
-            for i, field in enumerate(table.schema, start=1)]
+    return [
+        ColumnInfo(name=field.name, type=_duckdb_type(field.type, i))
+        for i, field in enumerate(table.schema, start=1)
+    ]
 
 
 def check_compatible(previous: Sequence[ColumnInfo], new: Sequence[ColumnInfo]) -> None:
@@ -485,8 +545,13 @@ def check_compatible(previous: Sequence[ColumnInfo], new: Sequence[ColumnInfo]) 
         parts.append("removed " + ", ".join(removed))
     if changed:
         parts.append("changed type " + ", ".join(f"{n} ({old[n]} -> {cur[n]})" for n in changed))
-    raise InvalidInput("schema differs from the previous version: " + "; ".join(parts), field="file",
-                       added=added, removed=removed, changed=changed)
+    raise InvalidInput(
+        "schema differs from the previous version: " + "; ".join(parts),
+        field="file",
+        added=added,
+        removed=removed,
+        changed=changed,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- write

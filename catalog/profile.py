@@ -35,9 +35,22 @@ __all__ = ["NAME_HINTS", "PERSON_NAME", "PII_SHARE", "Suggestion", "outward_boun
 
 PII_SHARE = 0.3
 PERSON_NAME = "PERSON_NAME"
-NAME_HINTS: dict[str, str] = {name: PERSON_NAME for name in (
-    "name", "姓名", "full_name", "person_name", "real_name", "xingming", "xm", "legal_rep_name",
-    "contact_name", "联系人", "法定代表人")}
+NAME_HINTS: dict[str, str] = {
+    name: PERSON_NAME
+    for name in (
+        "name",
+        "姓名",
+        "full_name",
+        "person_name",
+        "real_name",
+        "xingming",
+        "xm",
+        "legal_rep_name",
+        "contact_name",
+        "联系人",
+        "法定代表人",
+    )
+}
 IMPORTANT_ENTITIES = frozenset({CN_RESIDENT_ID, BANK_CARD})
 _PERSONAL = PERSONAL_ENTITIES | {PERSON_NAME}
 
@@ -135,5 +148,11 @@ def _suggest_column(name: str, column: pa.ChunkedArray, sampled: pa.ChunkedArray
             reasons.append("bounds: observed range rounded outward to two significant digits; confirm them")
     if not reasons:
         reasons.append("no identifiers found in the sample")
-    return Suggestion(pii_tags=tuple(tags), personal=personal, level=level, reason="; ".join(reasons),
-                      lower=lower, upper=upper)
+    return Suggestion(
+        pii_tags=tuple(tags),
+        personal=personal,
+        level=level,
+        reason="; ".join(reasons),
+        lower=lower,
+        upper=upper,
+    )

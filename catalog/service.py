@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.types import CatalogSnapshot, ColumnInfo, Level, Principal, TableInfo
-from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # DuckDB schema names the sandbox worker could confuse with its own catalogs.
@@ -26,8 +26,11 @@ OPEN_ATTRIBUTES = ("unconditional", "conditional", "not_open")  # 无条件开�
 
 def check_identifier(value: str, field: str) -> str:
     if not IDENTIFIER.match(value or "") or value in RESERVED_NAMES:
-        raise InvalidInput(f"{field} must be a lower-case identifier ([a-z][a-z0-9_]*, at most 63 characters, "
-                           f"not {', '.join(sorted(RESERVED_NAMES))})", field=field)
+        raise InvalidInput(
+            f"{field} must be a lower-case identifier ([a-z][a-z0-9_]*, at most 63 characters, "
+            f"not {', '.join(sorted(RESERVED_NAMES))})",
+            field=field,
+        )
     return value
 
 
@@ -53,10 +56,18 @@ def create_dataset(session: Session, spec: DatasetSpec, owner: Principal, now: d
     _choice(spec.open_attribute, OPEN_ATTRIBUTES, "open_attribute")
     if session.scalar(select(DatasetRow.id).where(DatasetRow.name == spec.name)):
         raise Conflict("a dataset with this name exists", field="name")
-    row = DatasetRow(name=spec.name, title=spec.title, description=spec.description,
-                     source_org_id=owner.organization_id, update_frequency=spec.update_frequency,
-                     sector=spec.sector, open_attribute=spec.open_attribute, version=0,
-                     created_at=now, updated_at=now)
+    row = DatasetRow(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        source_org_id=owner.organization_id,
+        update_frequency=spec.update_frequency,
+        sector=spec.sector,
+        open_attribute=spec.open_attribute,
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -81,12 +92,20 @@ def list_datasets(session: Session) -> list[DatasetRow]:
     return list(session.scalars(select(DatasetRow).order_by(DatasetRow.name)))
 
 
-def create_table(session: Session, dataset: DatasetRow, name: str, description: str, now: datetime) -> TableRow:
+def create_table(
+    session: Session, dataset: DatasetRow, name: str, description: str, now: datetime
+) -> TableRow:
     check_identifier(name, "name")
     if session.scalar(select(TableRow.id).where(TableRow.dataset_id == dataset.id, TableRow.name == name)):
         raise Conflict("this dataset already has a table with this name", field="name")
-    row = TableRow(dataset_id=dataset.id, name=name, description=description, current_version=0,
-                   schema_confirmed=False, created_at=now)
+    row = TableRow(
+        dataset_id=dataset.id,
+        name=name,
+        description=description,
+        current_version=0,
+        schema_confirmed=False,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -100,35 +119,53 @@ def get_table(session: Session, dataset: DatasetRow, name: str) -> TableRow:
 
 
 def tables_of(session: Session, dataset: DatasetRow) -> list[TableRow]:
-    return list(session.scalars(select(TableRow).where(TableRow.dataset_id == dataset.id).order_by(TableRow.name)))
+    return list(
+        session.scalars(select(TableRow).where(TableRow.dataset_id == dataset.id).order_by(TableRow.name))
+    )
 
 
 def columns_of(session: Session, table: TableRow) -> list[ColumnRow]:
-    return list(session.scalars(select(ColumnRow).where(ColumnRow.table_id == table.id)
-                                .order_by(ColumnRow.position)))
+    return list(
+        session.scalars(select(ColumnRow).where(ColumnRow.table_id == table.id).order_by(ColumnRow.position))
+    )
 
 
 def column_info(row: ColumnRow) -> ColumnInfo:
-    return ColumnInfo(name=row.name, type=row.type, description=row.description, level=Level(row.level),
-                      personal=row.personal, pii_tags=tuple(t for t in row.pii_tags.split(",") if t),
-                      lower=row.lower, upper=row.upper)
+    return ColumnInfo(
+        name=row.name,
+        type=row.type,
+        description=row.description,
+        level=Level(row.level),
+        personal=row.personal,
+        pii_tags=tuple(t for t in row.pii_tags.split(",") if t),
+        lower=row.lower,
+        upper=row.upper,
+    )
 
 
 def table_info(session: Session, dataset: DatasetRow, table: TableRow) -> TableInfo:
     latest = latest_version(session, table)
-    return TableInfo(dataset=dataset.name, name=table.name,
-                     columns=tuple(column_info(c) for c in columns_of(session, table)),
-                     version=table.current_version, row_count=latest.rows if latest else None)
+    return TableInfo(
+        dataset=dataset.name,
+        name=table.name,
+        columns=tuple(column_info(c) for c in columns_of(session, table)),
+        version=table.current_version,
+        row_count=latest.rows if latest else None,
+    )
 
 
 def latest_version(session: Session, table: TableRow) -> VersionRow | None:
-    return session.scalar(select(VersionRow).where(VersionRow.table_id == table.id,
-                                                   VersionRow.version == table.current_version))
+    return session.scalar(
+        select(VersionRow).where(VersionRow.table_id == table.id, VersionRow.version == table.current_version)
+    )
 
 
 def versions_of(session: Session, table: TableRow) -> list[VersionRow]:
-    return list(session.scalars(select(VersionRow).where(VersionRow.table_id == table.id)
-                                .order_by(VersionRow.version)))
+    return list(
+        session.scalars(
+            select(VersionRow).where(VersionRow.table_id == table.id).order_by(VersionRow.version)
+        )
+    )
 
 
 def snapshot(session: Session, dataset_names: set[str] | None = None) -> CatalogSnapshot:
@@ -155,7 +192,9 @@ def raw_sources(session: Session, domain_dir: Path, dataset_name: str) -> dict[s
 
 
 def next_version_number(session: Session, table: TableRow) -> int:
-    return (session.scalar(select(func.max(VersionRow.version)).where(VersionRow.table_id == table.id)) or 0) + 1
+    return (
+        session.scalar(select(func.max(VersionRow.version)).where(VersionRow.table_id == table.id)) or 0
+    ) + 1
 
 
 def update_dataset(session: Session, row: DatasetRow, spec: DatasetSpec, now: datetime) -> DatasetRow:

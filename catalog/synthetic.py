@@ -48,32 +48,129 @@ _PARQUET = {"compression": "zstd", "use_dictionary": True}
 
 # (name, area code, 2020 census population in 10k, street stem)
 DISTRICTS: tuple[tuple[str, str, float], ...] = (
-    ("万州区", "500101", 156), ("涪陵区", "500102", 111), ("渝中区", "500103", 59), ("大渡口区", "500104", 42),
-    ("江北区", "500105", 93), ("沙坪坝区", "500106", 148), ("九龙坡区", "500107", 153), ("南岸区", "500108", 119),
-    ("北碚区", "500109", 83), ("綦江区", "500110", 102), ("大足区", "500111", 83), ("渝北区", "500112", 219),
-    ("巴南区", "500113", 118), ("黔江区", "500114", 49), ("长寿区", "500115", 69), ("江津区", "500116", 136),
-    ("合川区", "500117", 124), ("永川区", "500118", 114), ("南川区", "500119", 57), ("璧山区", "500120", 76),
-    ("铜梁区", "500151", 69), ("潼南区", "500152", 69), ("荣昌区", "500153", 67), ("开州区", "500154", 120),
-    ("梁平区", "500155", 65), ("武隆区", "500156", 36),
-    ("城口县", "500229", 20), ("丰都县", "500230", 56), ("垫江县", "500231", 65), ("忠县", "500233", 72),
-    ("云阳县", "500235", 93), ("奉节县", "500236", 74), ("巫山县", "500237", 46), ("巫溪县", "500238", 39),
-    ("石柱土家族自治县", "500240", 39), ("秀山土家族苗族自治县", "500241", 50),
-    ("酉阳土家族苗族自治县", "500242", 61), ("彭水苗族土家族自治县", "500243", 50),
+    ("万州区", "500101", 156),
+    ("涪陵区", "500102", 111),
+    ("渝中区", "500103", 59),
+    ("大渡口区", "500104", 42),
+    ("江北区", "500105", 93),
+    ("沙坪坝区", "500106", 148),
+    ("九龙坡区", "500107", 153),
+    ("南岸区", "500108", 119),
+    ("北碚区", "500109", 83),
+    ("綦江区", "500110", 102),
+    ("大足区", "500111", 83),
+    ("渝北区", "500112", 219),
+    ("巴南区", "500113", 118),
+    ("黔江区", "500114", 49),
+    ("长寿区", "500115", 69),
+    ("江津区", "500116", 136),
+    ("合川区", "500117", 124),
+    ("永川区", "500118", 114),
+    ("南川区", "500119", 57),
+    ("璧山区", "500120", 76),
+    ("铜梁区", "500151", 69),
+    ("潼南区", "500152", 69),
+    ("荣昌区", "500153", 67),
+    ("开州区", "500154", 120),
+    ("梁平区", "500155", 65),
+    ("武隆区", "500156", 36),
+    ("城口县", "500229", 20),
+    ("丰都县", "500230", 56),
+    ("垫江县", "500231", 65),
+    ("忠县", "500233", 72),
+    ("云阳县", "500235", 93),
+    ("奉节县", "500236", 74),
+    ("巫山县", "500237", 46),
+    ("巫溪县", "500238", 39),
+    ("石柱土家族自治县", "500240", 39),
+    ("秀山土家族苗族自治县", "500241", 50),
+    ("酉阳土家族苗族自治县", "500242", 61),
+    ("彭水苗族土家族自治县", "500243", 50),
 )
-_STREET_WORDS = ("城东", "城西", "城南", "城北", "新城", "中山", "人民", "解放", "滨江", "龙泉", "桂花", "白沙",
-                 "石桥", "凤凰", "双龙", "长安", "青龙", "太平", "高峰", "文星", "天星", "清泉", "金山", "玉屏")
+_STREET_WORDS = (
+    "城东",
+    "城西",
+    "城南",
+    "城北",
+    "新城",
+    "中山",
+    "人民",
+    "解放",
+    "滨江",
+    "龙泉",
+    "桂花",
+    "白沙",
+    "石桥",
+    "凤凰",
+    "双龙",
+    "长安",
+    "青龙",
+    "太平",
+    "高峰",
+    "文星",
+    "天星",
+    "清泉",
+    "金山",
+    "玉屏",
+)
 _INDUSTRIES: tuple[tuple[str, str, float], ...] = (
-    ("农、林、牧、渔业", "农业", 4), ("制造业", "机械制造", 14), ("建筑业", "建设工程", 9),
-    ("批发和零售业", "商贸", 24), ("交通运输、仓储和邮政业", "物流", 5), ("住宿和餐饮业", "餐饮管理", 7),
-    ("信息传输、软件和信息技术服务业", "信息技术", 8), ("金融业", "投资", 2), ("房地产业", "置业", 3),
-    ("租赁和商务服务业", "商务咨询", 10), ("科学研究和技术服务业", "科技", 6),
-    ("居民服务、修理和其他服务业", "家政服务", 3), ("教育", "教育咨询", 2), ("卫生和社会工作", "健康管理", 1),
+    ("农、林、牧、渔业", "农业", 4),
+    ("制造业", "机械制造", 14),
+    ("建筑业", "建设工程", 9),
+    ("批发和零售业", "商贸", 24),
+    ("交通运输、仓储和邮政业", "物流", 5),
+    ("住宿和餐饮业", "餐饮管理", 7),
+    ("信息传输、软件和信息技术服务业", "信息技术", 8),
+    ("金融业", "投资", 2),
+    ("房地产业", "置业", 3),
+    ("租赁和商务服务业", "商务咨询", 10),
+    ("科学研究和技术服务业", "科技", 6),
+    ("居民服务、修理和其他服务业", "家政服务", 3),
+    ("教育", "教育咨询", 2),
+    ("卫生和社会工作", "健康管理", 1),
     ("文化、体育和娱乐业", "文化传媒", 2),
 )
 _COMPANY_SUFFIXES = ("有限公司", "有限责任公司", "股份有限公司")
-_MOBILE_PREFIXES = np.array([130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156,
-                             157, 158, 159, 166, 173, 175, 176, 177, 180, 181, 182, 183, 185, 186, 187, 188,
-                             189, 198, 199], dtype=np.int64)
+_MOBILE_PREFIXES = np.array(
+    [
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        153,
+        155,
+        156,
+        157,
+        158,
+        159,
+        166,
+        173,
+        175,
+        176,
+        177,
+        180,
+        181,
+        182,
+        183,
+        185,
+        186,
+        187,
+        188,
+        189,
+        198,
+        199,
+    ],
+    dtype=np.int64,
+)
 
 
 def _stem(district: str) -> str:
@@ -132,7 +229,9 @@ def _digits(n: np.ndarray, width: int) -> np.ndarray:
     return (n[:, None] // powers[None, :]) % 10
 
 
-def _resident_ids(area: np.ndarray, birth: np.ndarray, male: np.ndarray, rng: np.random.Generator) -> pa.Array:
+def _resident_ids(
+    area: np.ndarray, birth: np.ndarray, male: np.ndarray, rng: np.random.Generator
+) -> pa.Array:
     """Unique valid resident IDs from area codes (int), birth dates (datetime64[D]) and sex."""
     yyyymmdd = _yyyymmdd(birth)
     parity = male.astype(np.int64)
@@ -190,31 +289,36 @@ def _persons(scale: int, rng: np.random.Generator):
         return pc.if_else(pa.array(male), male_pick, female_pick)
 
     first = given(rng.random(scale))
-    second = pc.if_else(pa.array(rng.random(scale) < 0.7), given(rng.random(scale)), pa.scalar("", pa.string()))
+    second = pc.if_else(
+        pa.array(rng.random(scale) < 0.7), given(rng.random(scale)), pa.scalar("", pa.string())
+    )
     surname = rng.choice(len(surnames), size=scale, p=surname_p)
     name = _concat(_take(surnames, surname), first, second)
 
     area = np.array([int(d[1]) for d in DISTRICTS], dtype=np.int64)[district]
     id_card = _resident_ids(area, birth, male, rng)
     phone_int = _unique_ints(
-        lambda n: rng.choice(_MOBILE_PREFIXES, size=n) * 10**8 + rng.integers(0, 10**8, size=n), scale, rng)
+        lambda n: rng.choice(_MOBILE_PREFIXES, size=n) * 10**8 + rng.integers(0, 10**8, size=n), scale, rng
+    )
     street = street_first[district] + np.floor(rng.random(scale) * street_count[district]).astype(np.int64)
     income = np.exp(rng.normal(np.log(60_000.0), 0.75, size=scale))
     income = np.where(age < 16, 0.0, np.round(np.clip(income, 0.0, INCOME_MAX), 2))
 
     districts = [d[0] for d in DISTRICTS]
-    table = pa.table({
-        "person_id": pa.array(np.arange(1, scale + 1, dtype=np.int64)),
-        "name": name,
-        "id_card": id_card,
-        "phone": pc.cast(pa.array(phone_int), pa.string()),
-        "gender": _take(["女", "男"], male.astype(np.int64)),
-        "birth_date": pa.array(birth.astype("datetime64[D]"), pa.date32()),
-        "age": pa.array(age, pa.int32()),
-        "district": _take(districts, district),
-        "street": _take(street_names, street),
-        "income": pa.array(income, pa.float64()),
-    })
+    table = pa.table(
+        {
+            "person_id": pa.array(np.arange(1, scale + 1, dtype=np.int64)),
+            "name": name,
+            "id_card": id_card,
+            "phone": pc.cast(pa.array(phone_int), pa.string()),
+            "gender": _take(["女", "男"], male.astype(np.int64)),
+            "birth_date": pa.array(birth.astype("datetime64[D]"), pa.date32()),
+            "age": pa.array(age, pa.int32()),
+            "district": _take(districts, district),
+            "street": _take(street_names, street),
+            "income": pa.array(income, pa.float64()),
+        }
+    )
     return table, district, age, income
 
 
@@ -239,12 +343,14 @@ def _households(district: np.ndarray, rng: np.random.Generator) -> pa.Table:
         person_ids.append(members.astype(np.int64) + 1)
         hh_district.append(np.full(len(members), d))
     districts = [x[0] for x in DISTRICTS]
-    return pa.table({
-        "hh_id": pa.array(np.concatenate(hh_ids)),
-        "person_id": pa.array(np.concatenate(person_ids)),
-        "district": _take(districts, np.concatenate(hh_district)),
-        "size": pa.array(np.concatenate(hh_size), pa.int32()),
-    })
+    return pa.table(
+        {
+            "hh_id": pa.array(np.concatenate(hh_ids)),
+            "person_id": pa.array(np.concatenate(person_ids)),
+            "district": _take(districts, np.concatenate(hh_district)),
+            "size": pa.array(np.concatenate(hh_size), pa.int32()),
+        }
+    )
 
 
 def _uscc(area: np.ndarray, rng: np.random.Generator) -> pa.Array:
@@ -289,26 +395,41 @@ def _enterprises(n: int, persons: pa.Table, age: np.ndarray, rng: np.random.Gene
     start = np.datetime64("1990-01-01")
     span = (np.datetime64("2024-12-31") - start).astype(np.int64) + 1
     founded = start + rng.integers(0, span, size=n).astype("timedelta64[D]")
-    table = pa.table({
-        "uscc": uscc,
-        "name": name,
-        "legal_rep_name": persons.column("name").take(pa.array(reps)),
-        "legal_rep_id_card": persons.column("id_card").take(pa.array(reps)),
-        "industry": _take([i[0] for i in _INDUSTRIES], industry),
-        "district": _take([d[0] for d in DISTRICTS], district),
-        "registered_capital": pa.array(capital.astype(np.float64)),
-        "employees": pa.array(employees, pa.int32()),
-        "founded_date": pa.array(founded, pa.date32()),
-    })
+    table = pa.table(
+        {
+            "uscc": uscc,
+            "name": name,
+            "legal_rep_name": persons.column("name").take(pa.array(reps)),
+            "legal_rep_id_card": persons.column("id_card").take(pa.array(reps)),
+            "industry": _take([i[0] for i in _INDUSTRIES], industry),
+            "district": _take([d[0] for d in DISTRICTS], district),
+            "registered_capital": pa.array(capital.astype(np.float64)),
+            "employees": pa.array(employees, pa.int32()),
+            "founded_date": pa.array(founded, pa.date32()),
+        }
+    )
     return table, employees
 
 
-_CONTRIB_SCHEMA = pa.schema([("person_id", pa.int64()), ("month", pa.string()),
-                             ("employer_uscc", pa.string()), ("base_amount", pa.float64())])
+_CONTRIB_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.int64()),
+        ("month", pa.string()),
+        ("employer_uscc", pa.string()),
+        ("base_amount", pa.float64()),
+    ]
+)
 
 
-def _write_contributions(path: Path, age: np.ndarray, income: np.ndarray, uscc: pa.Array,
-                         employees: np.ndarray, rng: np.random.Generator, chunk: int = 200_000) -> None:
+def _write_contributions(
+    path: Path,
+    age: np.ndarray,
+    income: np.ndarray,
+    uscc: pa.Array,
+    employees: np.ndarray,
+    rng: np.random.Generator,
+    chunk: int = 200_000,
+) -> None:
     scale = len(age)
     target = round(scale * 0.6)
     working = np.flatnonzero((age >= 18) & (age <= 65))
@@ -316,7 +437,9 @@ def _write_contributions(path: Path, age: np.ndarray, income: np.ndarray, uscc: 
         chosen = np.sort(rng.choice(working, size=target, replace=False))
     else:
         others = np.setdiff1d(np.arange(scale), working)
-        chosen = np.sort(np.concatenate([working, rng.choice(others, size=target - len(working), replace=False)]))
+        chosen = np.sort(
+            np.concatenate([working, rng.choice(others, size=target - len(working), replace=False)])
+        )
     m = len(chosen)
     emp_p = employees.astype(np.float64) / employees.sum()
     employer = rng.choice(len(employees), size=m, p=emp_p)
@@ -335,12 +458,17 @@ def _write_contributions(path: Path, age: np.ndarray, income: np.ndarray, uscc: 
             offsets = np.arange(len(rows)) - np.repeat(np.cumsum(n_months) - n_months, n_months)
             month = np.repeat(start_month[lo:hi], n_months) + offsets  # 1..12
             amount = np.round(base[rows] * np.where(month >= 7, 1.03, 1.0), 2)
-            writer.write_table(pa.table({
-                "person_id": pa.array(chosen[rows].astype(np.int64) + 1),
-                "month": months.take(pa.array(month - 1)),
-                "employer_uscc": uscc.take(pa.array(employer[rows])),
-                "base_amount": pa.array(amount),
-            }, schema=_CONTRIB_SCHEMA))
+            writer.write_table(
+                pa.table(
+                    {
+                        "person_id": pa.array(chosen[rows].astype(np.int64) + 1),
+                        "month": months.take(pa.array(month - 1)),
+                        "employer_uscc": uscc.take(pa.array(employer[rows])),
+                        "base_amount": pa.array(amount),
+                    },
+                    schema=_CONTRIB_SCHEMA,
+                )
+            )
 
 
 def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[str, dict[str, Path]]:
@@ -357,8 +485,10 @@ def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[
     out_dir = Path(out_dir)
     rng = np.random.Generator(np.random.PCG64(seed))
     paths = {
-        "population": {"persons": out_dir / "population" / "persons.parquet",
-                       "households": out_dir / "population" / "households.parquet"},
+        "population": {
+            "persons": out_dir / "population" / "persons.parquet",
+            "households": out_dir / "population" / "households.parquet",
+        },
         "enterprises": {"enterprises": out_dir / "enterprises" / "enterprises.parquet"},
         "social_insurance": {"contributions": out_dir / "social_insurance" / "contributions.parquet"},
     }
@@ -371,6 +501,12 @@ def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[
     pq.write_table(_households(district, rng), paths["population"]["households"], **_PARQUET)
     enterprises, employees = _enterprises(max(1, scale // 20), persons, age, rng)
     pq.write_table(enterprises, paths["enterprises"]["enterprises"], **_PARQUET)
-    _write_contributions(paths["social_insurance"]["contributions"], age, income, enterprises.column("uscc")
-                         .combine_chunks(), employees, rng)
+    _write_contributions(
+        paths["social_insurance"]["contributions"],
+        age,
+        income,
+        enterprises.column("uscc").combine_chunks(),
+        employees,
+        rng,
+    )
     return paths

@@ -8,9 +8,9 @@ Later uploads must match the confirmed schema.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,22 @@ from common.errors import InvalidInput
 from common.types import ColumnInfo, Level
 
 
-def record_upload(session: Session, dataset: DatasetRow, table: TableRow, *, version: int,
-                  inferred: Sequence[ColumnInfo], suggestions: Mapping[str, object], path: str, sha256: str,
-                  size: int, rows: int, filename: str, uploaded_by: str, now: datetime) -> VersionRow:
+def record_upload(
+    session: Session,
+    dataset: DatasetRow,
+    table: TableRow,
+    *,
+    version: int,
+    inferred: Sequence[ColumnInfo],
+    suggestions: Mapping[str, object],
+    path: str,
+    sha256: str,
+    size: int,
+    rows: int,
+    filename: str,
+    uploaded_by: str,
+    now: datetime,
+) -> VersionRow:
     existing = columns_of(session, table)
     if existing and table.schema_confirmed:
         ingest.check_compatible([column_info(c) for c in existing], inferred)
@@ -32,8 +45,17 @@ def record_upload(session: Session, dataset: DatasetRow, table: TableRow, *, ver
             session.delete(row)
         session.flush()
         _create_columns(session, table, inferred, suggestions)
-    row = VersionRow(table_id=table.id, version=version, path=path, sha256=sha256, bytes=size, rows=rows,
-                     source_filename=filename[:255], uploaded_by=uploaded_by, created_at=now)
+    row = VersionRow(
+        table_id=table.id,
+        version=version,
+        path=path,
+        sha256=sha256,
+        bytes=size,
+        rows=rows,
+        source_filename=filename[:255],
+        uploaded_by=uploaded_by,
+        created_at=now,
+    )
     session.add(row)
     table.current_version = version
     dataset.version += 1
@@ -42,18 +64,30 @@ def record_upload(session: Session, dataset: DatasetRow, table: TableRow, *, ver
     return row
 
 
-def _create_columns(session: Session, table: TableRow, inferred: Sequence[ColumnInfo],
-                    suggestions: Mapping[str, object]) -> None:
+def _create_columns(
+    session: Session, table: TableRow, inferred: Sequence[ColumnInfo], suggestions: Mapping[str, object]
+) -> None:
     for position, column in enumerate(inferred):
         hint = suggestions.get(column.name)
-        session.add(ColumnRow(
-            table_id=table.id, position=position, name=column.name, type=column.type, description="",
-            level=Level.general.value, personal=False, pii_tags="",
-            suggested_level=getattr(hint, "level", Level.general).value if hint else None,
-            suggested_personal=getattr(hint, "personal", None),
-            suggested_tags=",".join(getattr(hint, "pii_tags", ())) if hint else None,
-            suggested_lower=getattr(hint, "lower", None), suggested_upper=getattr(hint, "upper", None),
-            suggestion_reason=getattr(hint, "reason", None), confirmed=False))
+        session.add(
+            ColumnRow(
+                table_id=table.id,
+                position=position,
+                name=column.name,
+                type=column.type,
+                description="",
+                level=Level.general.value,
+                personal=False,
+                pii_tags="",
+                suggested_level=getattr(hint, "level", Level.general).value if hint else None,
+                suggested_personal=getattr(hint, "personal", None),
+                suggested_tags=",".join(getattr(hint, "pii_tags", ())) if hint else None,
+                suggested_lower=getattr(hint, "lower", None),
+                suggested_upper=getattr(hint, "upper", None),
+                suggestion_reason=getattr(hint, "reason", None),
+                confirmed=False,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -97,9 +131,19 @@ def _apply(row: ColumnRow, update: ColumnUpdate | None) -> None:
     lower = update.lower if update and update.lower is not None else row.suggested_lower
     upper = update.upper if update and update.upper is not None else row.suggested_upper
     if (lower is None) != (upper is None) or (lower is not None and lower > upper):
-        raise InvalidInput(f"column {row.name}: bounds need both lower and upper, lower <= upper", field="bounds")
-    if lower is not None and row.type not in {"BIGINT", "INTEGER", "DOUBLE", "SMALLINT", "TINYINT", "FLOAT",
-                                              "DECIMAL", "HUGEINT"}:
+        raise InvalidInput(
+            f"column {row.name}: bounds need both lower and upper, lower <= upper", field="bounds"
+        )
+    if lower is not None and row.type not in {
+        "BIGINT",
+        "INTEGER",
+        "DOUBLE",
+        "SMALLINT",
+        "TINYINT",
+        "FLOAT",
+        "DECIMAL",
+        "HUGEINT",
+    }:
         raise InvalidInput(f"column {row.name}: bounds apply to numeric columns only", field="bounds")
     row.lower, row.upper = lower, upper
     row.confirmed = True

@@ -9,14 +9,14 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 
 
 class Clock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         # Deadlines in the measures are counted on Beijing dates.
@@ -27,7 +27,7 @@ class Clock:
 class FixedClock(Clock):
     """A clock tests can set and advance."""
 
-    current: datetime = field(default_factory=lambda: datetime(2025, 1, 2, 2, 0, tzinfo=timezone.utc))
+    current: datetime = field(default_factory=lambda: datetime(2025, 1, 2, 2, 0, tzinfo=UTC))
 
     def now(self) -> datetime:
         return self.current

@@ -71,8 +71,15 @@ class PolicyViolation(DomainError):
 
     code = "policy_violation"
 
-    def __init__(self, rule: str, message: str, *, column: str | None = None, clause: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        rule: str,
+        message: str,
+        *,
+        column: str | None = None,
+        clause: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, rule=rule, column=column, clause=clause, hint=hint)
         self.rule = rule
         self.column = column

@@ -160,7 +160,9 @@ def luhn_ok(s: str) -> bool:
 # No \b anywhere: Chinese text has no word boundaries between a Han character and a digit in the sense we
 # need (and \b treats Han characters as word characters). Explicit ASCII lookarounds instead.
 
-_REGEX_FLAGS = re.DOTALL | re.MULTILINE  # passed to every recognizer too (presidio adds IGNORECASE by default)
+_REGEX_FLAGS = (
+    re.DOTALL | re.MULTILINE
+)  # passed to every recognizer too (presidio adds IGNORECASE by default)
 _NB = r"(?<![0-9A-Za-z])"  # not preceded by an ASCII letter/digit
 _NA = r"(?![0-9A-Za-z])"  # not followed by one
 _USCC_CLASS = "[0-9A-HJ-NPQRTUWXY]"
@@ -183,9 +185,15 @@ _EMAIL_RE = (
 # existing results). So clean cells skip the analyzer entirely and the analyzer only runs the recognizers
 # that can hit. This is exact, not a heuristic: it is the same regex the recognizer will run.
 _CANDIDATES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (entity, re.compile(pattern, _REGEX_FLAGS)) for entity, pattern in (
-        (CN_RESIDENT_ID, _RESIDENT_ID_RE), (CN_MOBILE, _MOBILE_RE), (CN_USCC, _USCC_RE),
-        (BANK_CARD, _BANK_CARD_RE), (EMAIL_ADDRESS, _EMAIL_RE)))
+    (entity, re.compile(pattern, _REGEX_FLAGS))
+    for entity, pattern in (
+        (CN_RESIDENT_ID, _RESIDENT_ID_RE),
+        (CN_MOBILE, _MOBILE_RE),
+        (CN_USCC, _USCC_RE),
+        (BANK_CARD, _BANK_CARD_RE),
+        (EMAIL_ADDRESS, _EMAIL_RE),
+    )
+)
 # Every identifier contains a digit or '@'; a cheaper first test for the (common) clean cell.
 _MAYBE = re.compile(r"[0-9@]")
 
@@ -200,7 +208,9 @@ def _build_recognizers() -> list:
     class ResidentIdRecognizer(PatternRecognizer):
         def __init__(self) -> None:
             super().__init__(
-                supported_entity=CN_RESIDENT_ID, name="CnResidentIdRecognizer", supported_language=_LANGUAGE,
+                supported_entity=CN_RESIDENT_ID,
+                name="CnResidentIdRecognizer",
+                supported_language=_LANGUAGE,
                 global_regex_flags=_REGEX_FLAGS,
                 patterns=[Pattern("cn_resident_id", _RESIDENT_ID_RE, 0.4)],
             )
@@ -211,7 +221,9 @@ def _build_recognizers() -> list:
     class MobileRecognizer(PatternRecognizer):
         def __init__(self) -> None:
             super().__init__(
-                supported_entity=CN_MOBILE, name="CnMobileRecognizer", supported_language=_LANGUAGE,
+                supported_entity=CN_MOBILE,
+                name="CnMobileRecognizer",
+                supported_language=_LANGUAGE,
                 global_regex_flags=_REGEX_FLAGS,
                 patterns=[Pattern("cn_mobile", _MOBILE_RE, 0.6)],
             )
@@ -219,7 +231,9 @@ def _build_recognizers() -> list:
     class UsccRecognizer(PatternRecognizer):
         def __init__(self) -> None:
             super().__init__(
-                supported_entity=CN_USCC, name="CnUsccRecognizer", supported_language=_LANGUAGE,
+                supported_entity=CN_USCC,
+                name="CnUsccRecognizer",
+                supported_language=_LANGUAGE,
                 global_regex_flags=_REGEX_FLAGS,
                 patterns=[Pattern("cn_uscc", _USCC_RE, 0.4)],
             )
@@ -230,7 +244,9 @@ def _build_recognizers() -> list:
     class BankCardRecognizer(PatternRecognizer):
         def __init__(self) -> None:
             super().__init__(
-                supported_entity=BANK_CARD, name="BankCardRecognizer", supported_language=_LANGUAGE,
+                supported_entity=BANK_CARD,
+                name="BankCardRecognizer",
+                supported_language=_LANGUAGE,
                 global_regex_flags=_REGEX_FLAGS,
                 patterns=[Pattern("bank_card", _BANK_CARD_RE, 0.4)],
             )
@@ -242,13 +258,20 @@ def _build_recognizers() -> list:
     class EmailRecognizer(PatternRecognizer):
         def __init__(self) -> None:
             super().__init__(
-                supported_entity=EMAIL_ADDRESS, name="CnEmailRecognizer", supported_language=_LANGUAGE,
+                supported_entity=EMAIL_ADDRESS,
+                name="CnEmailRecognizer",
+                supported_language=_LANGUAGE,
                 global_regex_flags=_REGEX_FLAGS,
                 patterns=[Pattern("email", _EMAIL_RE, 0.85)],
             )
 
-    return [ResidentIdRecognizer(), MobileRecognizer(), UsccRecognizer(), BankCardRecognizer(),
-            EmailRecognizer()]
+    return [
+        ResidentIdRecognizer(),
+        MobileRecognizer(),
+        UsccRecognizer(),
+        BankCardRecognizer(),
+        EmailRecognizer(),
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -262,8 +285,12 @@ def _analyzer() -> AnalyzerEngine:
         """Tokenizer-only pipelines: no model download, no NER (our recognizers are all patterns)."""
 
         def __init__(self) -> None:
-            super().__init__(models=[{"lang_code": "zh", "model_name": "blank:zh"},
-                                     {"lang_code": "en", "model_name": "blank:en"}])
+            super().__init__(
+                models=[
+                    {"lang_code": "zh", "model_name": "blank:zh"},
+                    {"lang_code": "en", "model_name": "blank:en"},
+                ]
+            )
 
         def load(self) -> None:
             self.nlp = {"zh": spacy.blank("zh"), "en": spacy.blank("en")}
@@ -287,6 +314,7 @@ def _no_artifacts():
 
 
 # ------------------------------------------------------------------------------------------------- API
+
 
 @dataclass(frozen=True)
 class PiiFinding:

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
-    def _default_database(self) -> "Settings":
+    def _default_database(self) -> Settings:
         self.data_dir = Path(self.data_dir).expanduser().absolute()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'shuyu.db'}"
@@ -88,5 +88,11 @@ class Settings(BaseSettings):
         return self.data_dir / "results"
 
     def ensure_dirs(self) -> None:
-        for path in (self.data_dir, self.domain_store_dir, self.staging_dir, self.scoped_dir, self.results_dir):
+        for path in (
+            self.data_dir,
+            self.domain_store_dir,
+            self.staging_dir,
+            self.scoped_dir,
+            self.results_dir,
+        ):
             path.mkdir(parents=True, exist_ok=True)

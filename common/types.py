@@ -6,10 +6,10 @@ loads what one produces and hands these values to another.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Mapping
 
 
 class OrgKind(StrEnum):
@@ -85,10 +85,23 @@ class ColumnInfo:
         return self.type.upper() in NUMERIC_TYPES
 
 
-NUMERIC_TYPES = frozenset({
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-    "FLOAT", "DOUBLE", "REAL", "DECIMAL",
-})
+NUMERIC_TYPES = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "FLOAT",
+        "DOUBLE",
+        "REAL",
+        "DECIMAL",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +147,7 @@ class ColumnRule:
     mask: str | None = None  # only for Rule.masked: "hash", "year", "keep_first:3", ...
 
     @classmethod
-    def parse(cls, text: str) -> "ColumnRule":
+    def parse(cls, text: str) -> ColumnRule:
         """Parse ``"group"`` or ``"masked:keep_first:3"``.
 
         >>> ColumnRule.parse("masked:year")
@@ -146,7 +159,9 @@ class ColumnRule:
         try:
             rule = Rule(head.lower())
         except ValueError:
-            raise ValueError(f"unknown column rule {head!r}; expected one of {', '.join(r.value for r in Rule)}")
+            raise ValueError(
+                f"unknown column rule {head!r}; expected one of {', '.join(r.value for r in Rule)}"
+            )
         if rule is Rule.masked:
             mask_name = rest.partition(":")[0]
             if mask_name not in MASKS:
@@ -183,8 +198,11 @@ class DPSettings:
     org_cap: float = 0.0  # epsilon cap per operator organization across its grants on the dataset; 0 = none
 
     def __post_init__(self) -> None:  # JSON round trips give lists: keep the domains immutable tuples
-        object.__setattr__(self, "key_domains", {k.lower(): tuple(str(x) for x in v)
-                                                 for k, v in dict(self.key_domains).items()})
+        object.__setattr__(
+            self,
+            "key_domains",
+            {k.lower(): tuple(str(x) for x in v) for k, v in dict(self.key_domains).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -201,7 +219,9 @@ class Grant:
     columns: Mapping[str, Mapping[str, ColumnRule]]  # table -> column -> rule; unlisted = deny
     privacy_unit: str  # column name present in every granted table
     k: int = 10
-    row_filters: Mapping[str, str] = field(default_factory=dict)  # table -> SQL predicate (trusted, implementer's)
+    row_filters: Mapping[str, str] = field(
+        default_factory=dict
+    )  # table -> SQL predicate (trusted, implementer's)
     max_rows: int = 10_000
     allow_row_level: bool = False
     status: str = "active"

@@ -51,8 +51,9 @@ def grant_verdict(session: Session, ctx: AppContext, grant: Grant) -> Verdict:
     return verdict
 
 
-def check_query(session: Session, ctx: AppContext, principal: Principal, sql: str,
-                dp: Mapping[str, Any] | None = None) -> tuple[CheckedQuery, Scope]:
+def check_query(
+    session: Session, ctx: AppContext, principal: Principal, sql: str, dp: Mapping[str, Any] | None = None
+) -> tuple[CheckedQuery, Scope]:
     """Check ``sql`` for ``principal``; raises PolicyViolation or Forbidden (with the grant's reason).
 
     ``dp`` is the analyst's differential-privacy request (``{"epsilon": 0.5}``) or None. A query on a grant in
@@ -61,18 +62,24 @@ def check_query(session: Session, ctx: AppContext, principal: Principal, sql: st
     ``dp`` the plan (see ``policies/dp.py``)."""
     scope = scope_of(session, principal.organization_id)
     if not scope.grants:
-        raise PolicyViolation("no_grant", "your organization holds no grant; ask the implementation "
-                              "institution for an operating agreement", clause=None)
+        raise PolicyViolation(
+            "no_grant",
+            "your organization holds no grant; ask the implementation institution for an operating agreement",
+            clause=None,
+        )
     # The scope check is about SQL: every grant counts as active there; usability is decided below.
     as_active = [dataclasses.replace(g, status="active") for g in scope.grants]
     policy = ctx.settings.policy
-    checked = check(sql, as_active, scope.catalog, max_chars=policy.max_sql_chars, max_depth=policy.max_sql_depth)
+    checked = check(
+        sql, as_active, scope.catalog, max_chars=policy.max_sql_chars, max_depth=policy.max_sql_depth
+    )
     by_id = {g.id: g for g in scope.grants}
     for grant_id, _ in checked.grants:
         verdict = grant_verdict(session, ctx, by_id[grant_id])
         if not verdict.allowed:
-            raise Forbidden(f"this query needs a grant that cannot be used now: {verdict.reason}",
-                            grant_id=grant_id)
+            raise Forbidden(
+                f"this query needs a grant that cannot be used now: {verdict.reason}", grant_id=grant_id
+            )
     return _with_dp(checked, scope, [by_id[g] for g, _ in checked.grants], dp), scope
 
 
@@ -87,43 +94,89 @@ PUBLIC_KEY_DOMAINS: Mapping[str, tuple[str, ...]] = {
 
 
 def public_key_domains(catalog: CatalogSnapshot) -> dict[str, tuple[str, ...]]:
-    return {f"{dataset}.{table}.{column.name.lower()}": PUBLIC_KEY_DOMAINS[column.name.lower()]
-            for (dataset, table), info in catalog.tables.items() for column in info.columns
-            if column.name.lower() in PUBLIC_KEY_DOMAINS}
+    return {
+        f"{dataset}.{table}.{column.name.lower()}": PUBLIC_KEY_DOMAINS[column.name.lower()]
+        for (dataset, table), info in catalog.tables.items()
+        for column in info.columns
+        if column.name.lower() in PUBLIC_KEY_DOMAINS
+    }
 
 
-def _with_dp(checked: CheckedQuery, scope: Scope, used: list[Grant], request: Mapping[str, Any] | None
-             ) -> CheckedQuery:
+def _with_dp(
+    checked: CheckedQuery, scope: Scope, used: list[Grant], request: Mapping[str, Any] | None
+) -> CheckedQuery:
     requested = request is not None
     if not any(dp_planner.wants_dp(g, requested) for g in used):
         return checked
     if len(used) != 1:
-        raise PolicyViolation("dp_join", "a differentially private query reads one dataset under one grant",
-                              hint="query one table")
+        raise PolicyViolation(
+            "dp_join",
+            "a differentially private query reads one dataset under one grant",
+            hint="query one table",
+        )
     grant = used[0]
-    plan = dp_planner.plan(checked, grant, scope.catalog, epsilon=(request or {}).get("epsilon"),
-                           public_domains=public_key_domains(scope.catalog))
-    return dataclasses.replace(checked, sql=plan.sql, unit_columns=(),
-                               dp={**plan.to_dict(), "split": plan.split(), "grant_version": grant.version})
+    plan = dp_planner.plan(
+        checked,
+        grant,
+        scope.catalog,
+        epsilon=(request or {}).get("epsilon"),
+        public_domains=public_key_domains(scope.catalog),
+    )
+    return dataclasses.replace(
+        checked,
+        sql=plan.sql,
+        unit_columns=(),
+        dp={**plan.to_dict(), "split": plan.split(), "grant_version": grant.version},
+    )
 
 
-def reserve_dp(session: Session, ctx: AppContext, principal: Principal, checked: CheckedQuery, job_id: str) -> None:
+def reserve_dp(
+    session: Session, ctx: AppContext, principal: Principal, checked: CheckedQuery, job_id: str
+) -> None:
     """Reserve the job's epsilon in the caller's transaction (the one creating the job); BudgetExceeded if not."""
     if not checked.dp:
         return
     grant = grants.load(session, str(checked.dp["grant_id"]), int(checked.dp["grant_version"]))
     _reconcile(session, ctx, grant)
-    entry = ledger.reserve(session, grant, float(checked.dp["epsilon"]), job_id=job_id, now=ctx.clock.now(),
-                           today=ctx.clock.today())
-    emit(session, ctx, principal, "dp.budget.reserved", "grant", grant.id, job_id=job_id, epsilon=entry.epsilon,
-         period=entry.period, entry_id=entry.id)
+    entry = ledger.reserve(
+        session,
+        grant,
+        float(checked.dp["epsilon"]),
+        job_id=job_id,
+        now=ctx.clock.now(),
+        today=ctx.clock.today(),
+    )
+    emit(
+        session,
+        ctx,
+        principal,
+        "dp.budget.reserved",
+        "grant",
+        grant.id,
+        job_id=job_id,
+        epsilon=entry.epsilon,
+        period=entry.period,
+        entry_id=entry.id,
+    )
 
 
-def settle_dp(session: Session, ctx: AppContext, job_id: str, outcome: str, actor: Principal | None = None) -> None:
+def settle_dp(
+    session: Session, ctx: AppContext, job_id: str, outcome: str, actor: Principal | None = None
+) -> None:
     """Commit (a noisy result left the sandbox host) or refund (nothing was released) the job's reservation."""
     for entry in ledger.settle(session, job_id, outcome, ctx.clock.now()):
-        emit(session, ctx, actor, f"dp.budget.{outcome}", "grant", entry.grant_id, job_id=job_id,
-             epsilon=entry.epsilon, period=entry.period, entry_id=entry.id)
+        emit(
+            session,
+            ctx,
+            actor,
+            f"dp.budget.{outcome}",
+            "grant",
+            entry.grant_id,
+            job_id=job_id,
+            epsilon=entry.epsilon,
+            period=entry.period,
+            entry_id=entry.id,
+        )
 
 
 def _reconcile(session: Session, ctx: AppContext, grant: Grant) -> None:
@@ -134,7 +187,9 @@ def _reconcile(session: Session, ctx: AppContext, grant: Grant) -> None:
     held = ledger.reserved_job_ids(session, [grant.id])
     if not held:
         return
-    ended = session.scalars(select(JobRow.id).where(JobRow.id.in_(held), JobRow.state.in_(("failed", "cancelled"))))
+    ended = session.scalars(
+        select(JobRow.id).where(JobRow.id.in_(held), JobRow.state.in_(("failed", "cancelled")))
+    )
     for job_id in list(ended):
         settle_dp(session, ctx, job_id, ledger.REFUNDED)
 

@@ -15,10 +15,18 @@ from gateway.routes import audit, catalog, grants, jobs, queries, reviews, syste
 from gateway.routes import registry as registry_routes
 from gateway.workers import start_pool
 
-ROUTERS = (system.router, catalog.router, grants.router, queries.router, jobs.router, reviews.router,
-           audit.router)
+ROUTERS = (
+    system.router,
+    catalog.router,
+    grants.router,
+    queries.router,
+    jobs.router,
+    reviews.router,
+    audit.router,
+)
 ROUTERS += (registry_routes.router,)
 from gateway.routes import operation as operation_routes  # noqa: E402
+
 ROUTERS += (operation_routes.router,)
 
 
@@ -39,9 +47,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, start_workers:
             pool.stop()
         ctx.close()
 
-    app = FastAPI(title="Shuyu 数域", version="0.1.0", lifespan=lifespan,
-                  description="Privacy-preserving data operation platform for public data: "
-                              "raw data stays in its domain, usable but invisible.")
+    app = FastAPI(
+        title="Shuyu 数域",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Privacy-preserving data operation platform for public data: "
+        "raw data stays in its domain, usable but invisible.",
+    )
     app.state.ctx = ctx
     app.state.pool = None
     errors.install(app)

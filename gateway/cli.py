@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from common.errors import DomainError
 from common.settings import Settings
 
-app = typer.Typer(help="Shuyu 数域 — privacy-preserving data operation platform for public data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Shuyu 数域 — privacy-preserving data operation platform for public data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once).", no_args_is_help=True)
@@ -21,11 +24,17 @@ db_app = typer.Typer(help="Metadata store.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 from gateway.cli_registry import registry_app  # noqa: E402
 
-for sub, name in ((registry_app, "registry"), (users_app, "users"), (orgs_app, "orgs"), (tokens_app, "tokens"), (db_app, "db"),
-                  (audit_app, "audit")):
+for sub, name in (
+    (registry_app, "registry"),
+    (users_app, "users"),
+    (orgs_app, "orgs"),
+    (tokens_app, "tokens"),
+    (db_app, "db"),
+    (audit_app, "audit"),
+):
     app.add_typer(sub, name=name)
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="data directory (default: $SHUYU_DATA_DIR)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: $SHUYU_DATA_DIR)")]
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -59,51 +68,80 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 
 @orgs_app.command("create")
-def orgs_create(name: str, kind: Annotated[str, typer.Option(help="data_source, operator, registrar, implementer, "
-                                                                  "supervisor or third_party")],
-                district: Optional[str] = None, data_dir: DataDir = None) -> None:
+def orgs_create(
+    name: str,
+    kind: Annotated[
+        str, typer.Option(help="data_source, operator, registrar, implementer, supervisor or third_party")
+    ],
+    district: str | None = None,
+    data_dir: DataDir = None,
+) -> None:
     from gateway import identity
 
     ctx = _context(data_dir)
     try:
         with ctx.uow() as session:
-            org = identity.create_organization(session, name=name, kind=kind, district=district,
-                                               now=ctx.clock.now())
+            org = identity.create_organization(
+                session, name=name, kind=kind, district=district, now=ctx.clock.now()
+            )
     except DomainError as error:
         _fail(error)
     typer.echo(json.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}, ensure_ascii=False))
 
 
 @users_app.command("create")
-def users_create(username: str, org: Annotated[str, typer.Option("--org", help="organization name or id")],
-                 role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
-                 display_name: Optional[str] = None,
-                 verified: Annotated[bool, typer.Option(help="mark real-name verified (R11)")] = False,
-                 data_dir: DataDir = None) -> None:
+def users_create(
+    username: str,
+    org: Annotated[str, typer.Option("--org", help="organization name or id")],
+    role: Annotated[list[str], typer.Option("--role", help="repeat for several roles")],
+    display_name: str | None = None,
+    verified: Annotated[bool, typer.Option(help="mark real-name verified (R11)")] = False,
+    data_dir: DataDir = None,
+) -> None:
     from gateway import identity
 
     ctx = _context(data_dir)
     try:
         with ctx.uow() as session:
-            user = identity.create_user(session, username=username, organization=org, roles=role,
-                                        display_name=display_name, verified=verified, now=ctx.clock.now())
+            user = identity.create_user(
+                session,
+                username=username,
+                organization=org,
+                roles=role,
+                display_name=display_name,
+                verified=verified,
+                now=ctx.clock.now(),
+            )
     except DomainError as error:
         _fail(error)
-    typer.echo(json.dumps({"id": user.id, "username": user.username, "roles": sorted(user.roles),
-                           "verified": user.verified}))
+    typer.echo(
+        json.dumps(
+            {"id": user.id, "username": user.username, "roles": sorted(user.roles), "verified": user.verified}
+        )
+    )
 
 
 @users_app.command("verify")
-def users_verify(username: str, real_name: Annotated[str, typer.Option()],
-                 id_number: Annotated[str, typer.Option()], data_dir: DataDir = None) -> None:
+def users_verify(
+    username: str,
+    real_name: Annotated[str, typer.Option()],
+    id_number: Annotated[str, typer.Option()],
+    data_dir: DataDir = None,
+) -> None:
     """Record real-name verification (R11); only a digest of the name and ID number is kept."""
     from gateway import identity
 
     ctx = _context(data_dir)
     try:
         with ctx.uow() as session:
-            identity.verify_real_name(session, username, real_name=real_name, id_number=id_number,
-                                      verifier="cli", now=ctx.clock.now())
+            identity.verify_real_name(
+                session,
+                username,
+                real_name=real_name,
+                id_number=id_number,
+                verifier="cli",
+                now=ctx.clock.now(),
+            )
     except DomainError as error:
         _fail(error)
     typer.echo(f"{username} is real-name verified")
@@ -154,8 +192,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: DataDir = None) -
 
 
 @app.command()
-def worker(data_dir: DataDir = None,
-           count: Annotated[int, typer.Option(min=1, help="worker threads")] = 2) -> None:
+def worker(
+    data_dir: DataDir = None, count: Annotated[int, typer.Option(min=1, help="worker threads")] = 2
+) -> None:
     """Run job workers only (production: separate processes/hosts claiming jobs from the database)."""
     import signal
     import threading
@@ -177,9 +216,13 @@ def worker(data_dir: DataDir = None,
 
 
 @app.command()
-def demo(data_dir: DataDir = None, host: str = "127.0.0.1", port: int = 8000,
-         scale: Annotated[int, typer.Option(min=100, help="persons to generate")] = 100_000,
-         serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after seeding")] = True) -> None:
+def demo(
+    data_dir: DataDir = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    scale: Annotated[int, typer.Option(min=100, help="persons to generate")] = 100_000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after seeding")] = True,
+) -> None:
     """Create (or reuse) a demo data directory with synthetic Chongqing data, seed it, and serve the API."""
     from gateway.demo import run_demo
 

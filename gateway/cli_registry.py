@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-registry_app = typer.Typer(help="Registration (Annex 1): sweep expired certificates, verify a code.",
-                           no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Registration (Annex 1): sweep expired certificates, verify a code.", no_args_is_help=True
+)
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: $SHUYU_DATA_DIR)")]
 
 
@@ -49,7 +50,11 @@ def verify(code: str, data_dir: DataDir = None) -> None:
             result = service.verify_certificate(session, code, key.public_key(), ctx.clock.today())
     finally:
         ctx.close()
-    typer.echo(json.dumps({"code": code, "valid": result.valid, "state": result.state, "reason": result.reason},
-                          ensure_ascii=False))
+    typer.echo(
+        json.dumps(
+            {"code": code, "valid": result.valid, "state": result.state, "reason": result.reason},
+            ensure_ascii=False,
+        )
+    )
     if not result.valid:
         raise typer.Exit(1)

@@ -33,10 +33,12 @@ class AppContext:
             self.job_settled.notify_all()
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock | None = None) -> "AppContext":
+    def build(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
         settings.ensure_dirs()
         engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock or Clock())
+        return cls(
+            settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock or Clock()
+        )
 
     @contextmanager
     def uow(self) -> Iterator[Session]:

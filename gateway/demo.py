@@ -11,7 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
-from catalog import ingest, profile, service as catalog_service, synthetic, uploads
+from catalog import ingest, profile, synthetic, uploads
+from catalog import service as catalog_service
 from common.settings import Settings
 from common.types import Principal
 from gateway import identity
@@ -60,16 +61,29 @@ def _organizations_and_users(ctx: AppContext) -> None:
             try:
                 identity.get_user(session, username)
             except Exception:
-                identity.create_user(session, username=username, organization=org, roles=[role],
-                                     display_name=display, verified=True, now=now)
+                identity.create_user(
+                    session,
+                    username=username,
+                    organization=org,
+                    roles=[role],
+                    display_name=display,
+                    verified=True,
+                    now=now,
+                )
 
 
 def principal_of(ctx: AppContext, username: str) -> Principal:
     with ctx.uow() as session:
         user = identity.get_user(session, username)
         org = identity.get_organization(session, user.organization_id)
-    return Principal(user_id=user.id, username=user.username, organization_id=org.id,
-                     organization_kind=org.kind, roles=user.roles, verified=user.verified)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        organization_id=org.id,
+        organization_kind=org.kind,
+        roles=user.roles,
+        verified=user.verified,
+    )
 
 
 def _publish_datasets(ctx: AppContext, scale: int) -> None:
@@ -92,35 +106,57 @@ def _publish_datasets(ctx: AppContext, scale: int) -> None:
 def _publish(ctx: AppContext, source: Principal, name: str, spec: dict, tables: dict[str, Path]) -> None:
     now = ctx.clock.now()
     with ctx.uow() as session:
-        dataset = catalog_service.create_dataset(session, catalog_service.DatasetSpec(name=name, **spec), source, now)
+        dataset = catalog_service.create_dataset(
+            session, catalog_service.DatasetSpec(name=name, **spec), source, now
+        )
         for table_name, path in tables.items():
             table = catalog_service.create_table(session, dataset, table_name, "", now)
             data = ingest.read_upload(path, path.name, "application/vnd.apache.parquet")
             version = catalog_service.next_version_number(session, table)
             rel = Path(name) / table_name / f"v{version}-demo.parquet"
-            written = ingest.write_parquet_atomically(data, ctx.settings.domain_store_dir / rel,
-                                                      ctx.settings.staging_dir)
-            uploads.record_upload(session, dataset, table, version=version, inferred=ingest.infer_columns(data),
-                                  suggestions=profile.suggest(data), path=str(rel), sha256=written.sha256,
-                                  size=written.bytes, rows=written.rows, filename=path.name,
-                                  uploaded_by=source.user_id, now=now)
-            updates = [uploads.ColumnUpdate(name=col, **meta)
-                       for col, meta in COLUMN_METADATA[(name, table_name)].items()]
+            written = ingest.write_parquet_atomically(
+                data, ctx.settings.domain_store_dir / rel, ctx.settings.staging_dir
+            )
+            uploads.record_upload(
+                session,
+                dataset,
+                table,
+                version=version,
+                inferred=ingest.infer_columns(data),
+                suggestions=profile.suggest(data),
+                path=str(rel),
+                sha256=written.sha256,
+                size=written.bytes,
+                rows=written.rows,
+                filename=path.name,
+                uploaded_by=source.user_id,
+                now=now,
+            )
+            updates = [
+                uploads.ColumnUpdate(name=col, **meta)
+                for col, meta in COLUMN_METADATA[(name, table_name)].items()
+            ]
             uploads.confirm_columns(session, table, updates)
 
 
 def _register_datasets(ctx: AppContext) -> None:
     from gateway.demo_registry import register_demo_datasets
 
-    register_demo_datasets(ctx, registrar_user="registrar", source_user="source", dataset_names=list(DATASETS))
+    register_demo_datasets(
+        ctx, registrar_user="registrar", source_user="source", dataset_names=list(DATASETS)
+    )
 
 
 def _grant_operator(ctx: AppContext) -> None:
     from gateway.demo_operation import create_demo_agreement
 
     operator = principal_of(ctx, "analyst")
-    create_demo_agreement(ctx, implementer_user="implementer", operator_org_id=operator.organization_id,
-                          grants_terms=DEMO_GRANTS)
+    create_demo_agreement(
+        ctx,
+        implementer_user="implementer",
+        operator_org_id=operator.organization_id,
+        grants_terms=DEMO_GRANTS,
+    )
 
 
 def _tokens(ctx: AppContext) -> dict[str, str]:
@@ -129,8 +165,9 @@ def _tokens(ctx: AppContext) -> dict[str, str]:
     known = json.loads(path.read_text()) if path.exists() else {}
     tokens = {}
     with ctx.uow() as session:
-        for role_key, (username, *_rest) in zip(("source", "registrar", "implementer", "operator", "supervisor"),
-                                                USERS):
+        for role_key, (username, *_rest) in zip(
+            ("source", "registrar", "implementer", "operator", "supervisor"), USERS
+        ):
             token = known.get(role_key)
             try:
                 if token:
@@ -153,8 +190,10 @@ def _print_welcome(settings: Settings, tokens: dict[str, str], host: str, port: 
         print(f"  {role:12s} {token}")
     print("Try:")
     print(f"  curl -s {base}/api/v1/catalog/datasets")
-    print(f"  curl -s -X POST {base}/api/v1/jobs?wait=30 -H 'Authorization: Bearer {tokens['operator']}' "
-          "-H 'Content-Type: application/json' "
-          "-d '{\"sql\": \"SELECT district, count(*) AS persons, avg(income) AS avg_income "
-          "FROM persons GROUP BY district\"}'")
+    print(
+        f"  curl -s -X POST {base}/api/v1/jobs?wait=30 -H 'Authorization: Bearer {tokens['operator']}' "
+        "-H 'Content-Type: application/json' "
+        '-d \'{"sql": "SELECT district, count(*) AS persons, avg(income) AS avg_income '
+        "FROM persons GROUP BY district\"}'"
+    )
     print(f"API docs: {base}/docs")

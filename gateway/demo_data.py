@@ -23,15 +23,27 @@ USERS = (
 )
 
 DATASETS = {
-    "population": dict(title="重庆市人口基础信息（合成演示数据）",
-                       description="Synthetic persons and households of Chongqing's 38 district-level divisions.",
-                       update_frequency="monthly", sector="公安/统计", open_attribute="conditional"),
-    "enterprises": dict(title="重庆市市场主体登记信息（合成演示数据）",
-                        description="Synthetic enterprise registrations.", update_frequency="daily",
-                        sector="市场监管", open_attribute="conditional"),
-    "social_insurance": dict(title="重庆市社会保险缴费信息（合成演示数据）",
-                             description="Synthetic monthly social insurance contributions.",
-                             update_frequency="monthly", sector="人力社保", open_attribute="conditional"),
+    "population": dict(
+        title="重庆市人口基础信息（合成演示数据）",
+        description="Synthetic persons and households of Chongqing's 38 district-level divisions.",
+        update_frequency="monthly",
+        sector="公安/统计",
+        open_attribute="conditional",
+    ),
+    "enterprises": dict(
+        title="重庆市市场主体登记信息（合成演示数据）",
+        description="Synthetic enterprise registrations.",
+        update_frequency="daily",
+        sector="市场监管",
+        open_attribute="conditional",
+    ),
+    "social_insurance": dict(
+        title="重庆市社会保险缴费信息（合成演示数据）",
+        description="Synthetic monthly social insurance contributions.",
+        update_frequency="monthly",
+        sector="人力社保",
+        open_attribute="conditional",
+    ),
 }
 
 _ID = dict(level="important", personal=True)
@@ -76,20 +88,53 @@ COLUMN_METADATA = {
 # The demo operator's column rules (issue 3): they exercise every rule.
 DEMO_GRANTS = {
     "population": dict(
-        purpose="人口与收入结构分析（演示）", privacy_unit="person_id", k=10,
+        purpose="人口与收入结构分析（演示）",
+        privacy_unit="person_id",
+        k=10,
         columns={
-            "persons": {"person_id": "join", "name": "deny", "id_card": "deny", "phone": "deny",
-                        "gender": "group", "district": "group", "street": "group", "age": "group",
-                        "income": "aggregate", "birth_date": "masked:year"},
+            "persons": {
+                "person_id": "join",
+                "name": "deny",
+                "id_card": "deny",
+                "phone": "deny",
+                "gender": "group",
+                "district": "group",
+                "street": "group",
+                "age": "group",
+                "income": "aggregate",
+                "birth_date": "masked:year",
+            },
             "households": {"person_id": "join", "hh_id": "deny", "district": "group", "size": "group"},
-        }),
+        },
+    ),
     "social_insurance": dict(
-        purpose="社保缴费与就业分析（演示）", privacy_unit="person_id", k=10,
-        columns={"contributions": {"person_id": "join", "employer_uscc": "join", "month": "group",
-                                   "base_amount": "aggregate"}}),
+        purpose="社保缴费与就业分析（演示）",
+        privacy_unit="person_id",
+        k=10,
+        columns={
+            "contributions": {
+                "person_id": "join",
+                "employer_uscc": "join",
+                "month": "group",
+                "base_amount": "aggregate",
+            }
+        },
+    ),
     "enterprises": dict(
-        purpose="市场主体结构分析（演示）", privacy_unit="uscc", k=10,
-        columns={"enterprises": {"uscc": "join", "legal_rep_name": "deny", "legal_rep_id_card": "deny",
-                                 "name": "plain", "industry": "group", "district": "group",
-                                 "registered_capital": "aggregate", "employees": "aggregate"}}),
+        purpose="市场主体结构分析（演示）",
+        privacy_unit="uscc",
+        k=10,
+        columns={
+            "enterprises": {
+                "uscc": "join",
+                "legal_rep_name": "deny",
+                "legal_rep_id_card": "deny",
+                "name": "plain",
+                "industry": "group",
+                "district": "group",
+                "registered_capital": "aggregate",
+                "employees": "aggregate",
+            }
+        },
+    ),
 }

@@ -22,15 +22,24 @@ from gateway.events import emit
 from gateway.routes.operation import registration_of
 from policies import agreements, plans
 
-EXPERTS = (("张明", "重庆大学 数据法学研究中心"), ("李华", "西南大学 计算机与信息科学学院"),
-           ("王芳", "重庆市信息安全测评中心"))
+EXPERTS = (
+    ("张明", "重庆大学 数据法学研究中心"),
+    ("李华", "西南大学 计算机与信息科学学院"),
+    ("王芳", "重庆市信息安全测评中心"),
+)
 
 
 def _principal(session: Session, username: str) -> Principal:
     user = identity.get_user(session, username)
     org = identity.get_organization(session, user.organization_id)
-    return Principal(user_id=user.id, username=user.username, organization_id=org.id, organization_kind=org.kind,
-                     roles=user.roles, verified=user.verified)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        organization_id=org.id,
+        organization_kind=org.kind,
+        roles=user.roles,
+        verified=user.verified,
+    )
 
 
 def plan_content(datasets: list[str]) -> dict[str, Any]:
@@ -82,8 +91,13 @@ def existing_agreement(session: Session, operator_org_id: str, datasets: set[str
     return None
 
 
-def create_demo_agreement(ctx: AppContext, *, implementer_user: str, operator_org_id: str,
-                          grants_terms: Mapping[str, Mapping[str, Any]]) -> str:
+def create_demo_agreement(
+    ctx: AppContext,
+    *,
+    implementer_user: str,
+    operator_org_id: str,
+    grants_terms: Mapping[str, Mapping[str, Any]],
+) -> str:
     """Plan → expert review → approval → selection → agreement → signing → filing; returns the agreement id.
 
     ``grants_terms`` maps each dataset to its grant terms without a window (purpose, privacy_unit, k, columns,
@@ -96,47 +110,152 @@ def create_demo_agreement(ctx: AppContext, *, implementer_user: str, operator_or
         if found is not None:
             return found
         actor = _principal(session, implementer_user)
-        plan = plans.create(session, name="重庆市公共数据授权运营实施方案（演示）", mode="domain",
-                            mode_scope="民生与市场主体", content=plan_content(datasets), actor_id=actor.user_id,
-                            now=now)
+        plan = plans.create(
+            session,
+            name="重庆市公共数据授权运营实施方案（演示）",
+            mode="domain",
+            mode_scope="民生与市场主体",
+            content=plan_content(datasets),
+            actor_id=actor.user_id,
+            now=now,
+        )
         emit(session, ctx, actor, "operation.plan.created", "operation_plan", plan.id, mode=plan.mode)
         plans.submit(session, plan.id, now)
         emit(session, ctx, actor, "operation.plan.submitted", "operation_plan", plan.id, version=1)
         for name, affiliation in EXPERTS:
-            plans.add_review(session, plan.id, expert_name=name, expert_affiliation=affiliation, compliance="pass",
-                             feasibility="pass", security_risk="low", opinion="合规、可行，安全风险可控。",
-                             actor_id=actor.user_id, now=now)
-            emit(session, ctx, actor, "operation.plan.reviewed", "operation_plan", plan.id, version=1,
-                 compliance="pass", feasibility="pass", security_risk="low")
+            plans.add_review(
+                session,
+                plan.id,
+                expert_name=name,
+                expert_affiliation=affiliation,
+                compliance="pass",
+                feasibility="pass",
+                security_risk="low",
+                opinion="合规、可行，安全风险可控。",
+                actor_id=actor.user_id,
+                now=now,
+            )
+            emit(
+                session,
+                ctx,
+                actor,
+                "operation.plan.reviewed",
+                "operation_plan",
+                plan.id,
+                version=1,
+                compliance="pass",
+                feasibility="pass",
+                security_risk="low",
+            )
         plans.conclude(session, plan.id, conclusion="feasible", reason="专家委员会一致同意", now=now)
-        emit(session, ctx, actor, "operation.plan.concluded", "operation_plan", plan.id, version=1,
-             conclusion="feasible", state="reviewed")
+        emit(
+            session,
+            ctx,
+            actor,
+            "operation.plan.concluded",
+            "operation_plan",
+            plan.id,
+            version=1,
+            conclusion="feasible",
+            state="reviewed",
+        )
         plans.approve(session, plan.id, reference="渝府（演示）〔2025〕1号", today=today, now=now)
         emit(session, ctx, actor, "operation.plan.approved", "operation_plan", plan.id, version=1)
-        selection = plans.select_operator(session, plan.id, operator_org_id=operator_org_id, method="negotiation",
-                                          checks={c: True for c in plans.SELECTION_CHECKS},
-                                          notes="演示：竞争性谈判", actor_id=actor.user_id, today=today, now=now)
-        emit(session, ctx, actor, "operation.operator.selected", "operation_selection", selection.id,
-             plan_id=plan.id, organization_id=operator_org_id, method="negotiation")
+        selection = plans.select_operator(
+            session,
+            plan.id,
+            operator_org_id=operator_org_id,
+            method="negotiation",
+            checks={c: True for c in plans.SELECTION_CHECKS},
+            notes="演示：竞争性谈判",
+            actor_id=actor.user_id,
+            today=today,
+            now=now,
+        )
+        emit(
+            session,
+            ctx,
+            actor,
+            "operation.operator.selected",
+            "operation_selection",
+            selection.id,
+            plan_id=plan.id,
+            organization_id=operator_org_id,
+            method="negotiation",
+        )
         scope = {name: agreements.ScopeTerms(**dict(terms)) for name, terms in grants_terms.items()}
         ids = {name: catalog_service.get_dataset(session, name).id for name in datasets}
         catalog = catalog_service.snapshot(session, set(datasets))
-        terms = agreements.Terms(title="公共数据授权运营协议（演示）", term_start=today,
-                                 term_end=agreements.term_limit(today), content=AGREEMENT_CONTENT, scope=scope)
-        agreement = agreements.create(session, plan_id=plan.id, selection_id=selection.id, terms=terms,
-                                      catalog=catalog, actor_id=actor.user_id, now=now)
-        emit(session, ctx, actor, "operation.agreement.created", "operation_agreement", agreement.id,
-             plan_id=plan.id, organization_id=operator_org_id, datasets=datasets)
+        terms = agreements.Terms(
+            title="公共数据授权运营协议（演示）",
+            term_start=today,
+            term_end=agreements.term_limit(today),
+            content=AGREEMENT_CONTENT,
+            scope=scope,
+        )
+        agreement = agreements.create(
+            session,
+            plan_id=plan.id,
+            selection_id=selection.id,
+            terms=terms,
+            catalog=catalog,
+            actor_id=actor.user_id,
+            now=now,
+        )
+        emit(
+            session,
+            ctx,
+            actor,
+            "operation.agreement.created",
+            "operation_agreement",
+            agreement.id,
+            plan_id=plan.id,
+            organization_id=operator_org_id,
+            datasets=datasets,
+        )
         registration = registration_of(session, ctx)
         agreement = agreements.sign(session, agreement.id, registration=registration, today=today, now=now)
-        emit(session, ctx, actor, "operation.agreement.signed", "operation_agreement", agreement.id,
-             filing_due=agreement.filing_due.isoformat())
-        agreement, made = agreements.file(session, agreement.id, reference="渝数备（演示）〔2025〕1号",
-                                          registration=registration, dataset_ids=ids, catalog=catalog,
-                                          actor_id=actor.user_id, today=today, now=now)
-        emit(session, ctx, actor, "operation.agreement.filed", "operation_agreement", agreement.id, late=False,
-             grants=[g.id for g in made])
+        emit(
+            session,
+            ctx,
+            actor,
+            "operation.agreement.signed",
+            "operation_agreement",
+            agreement.id,
+            filing_due=agreement.filing_due.isoformat(),
+        )
+        agreement, made = agreements.file(
+            session,
+            agreement.id,
+            reference="渝数备（演示）〔2025〕1号",
+            registration=registration,
+            dataset_ids=ids,
+            catalog=catalog,
+            actor_id=actor.user_id,
+            today=today,
+            now=now,
+        )
+        emit(
+            session,
+            ctx,
+            actor,
+            "operation.agreement.filed",
+            "operation_agreement",
+            agreement.id,
+            late=False,
+            grants=[g.id for g in made],
+        )
         for grant in made:
-            emit(session, ctx, actor, "grant.created", "grant", grant.id, version=grant.version,
-                 organization_id=operator_org_id, dataset=grant.dataset, agreement_id=agreement.id)
+            emit(
+                session,
+                ctx,
+                actor,
+                "grant.created",
+                "grant",
+                grant.id,
+                version=grant.version,
+                organization_id=operator_org_id,
+                dataset=grant.dataset,
+                agreement_id=agreement.id,
+            )
         return agreement.id

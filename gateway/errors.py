@@ -42,8 +42,9 @@ def status_for(error: errors.DomainError) -> int:
 
 def problem(status: int, code: str, message: str, **details) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message, **details}}, status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **details}}, status_code=status, headers=headers
+    )
 
 
 async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
@@ -52,8 +53,10 @@ async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
 
 
 async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-    fields = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
-              for e in exc.errors()]
+    fields = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
+        for e in exc.errors()
+    ]
     names = ", ".join(f["field"] or "body" for f in fields)
     return problem(422, "invalid_input", f"invalid request: {names}", fields=fields)
 

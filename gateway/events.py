@@ -14,7 +14,22 @@ from common.types import Principal
 from gateway.context import AppContext
 
 
-def emit(session: Session, ctx: AppContext, actor: Principal | None, kind: str, subject_type: str,
-         subject_id: str | None, **details: Any) -> None:
-    record(session, kind=kind, actor=actor, subject_type=subject_type, subject_id=subject_id,
-           details=details, at=ctx.clock.now(), algorithm=ctx.settings.audit.hash_algorithm)
+def emit(
+    session: Session,
+    ctx: AppContext,
+    actor: Principal | None,
+    kind: str,
+    subject_type: str,
+    subject_id: str | None,
+    **details: Any,
+) -> None:
+    record(
+        session,
+        kind=kind,
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details=details,
+        at=ctx.clock.now(),
+        algorithm=ctx.settings.audit.hash_algorithm,
+    )

@@ -38,8 +38,10 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
             job = jobs.get(session, job_id)
             plan = json.loads(job.plan)
             used = _usable_grants(session, ctx, plan)
-            sources = {g.id: catalog_service.raw_sources(session, ctx.settings.domain_store_dir, g.dataset)
-                       for g in used}
+            sources = {
+                g.id: catalog_service.raw_sources(session, ctx.settings.domain_store_dir, g.dataset)
+                for g in used
+            }
             checked_sql = job.checked_sql
         scoped = _job_scope(ctx, job_id, used, sources)
     except DomainError as error:
@@ -49,9 +51,12 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
         # Aggregates may hold many small groups the gate will withhold: the sandbox's own cap applies there,
         # and the gate trims what is released to the grant's row cap after suppression.
         cap = None if plan["is_aggregate"] else plan["row_cap"]
-        outcome = runner.run(RunSpec.from_settings(ctx.settings.sandbox, job_id=job_id, sql=checked_sql,
-                                                   scoped=scoped, max_output_rows=cap),
-                             cancelled=cancelled)
+        outcome = runner.run(
+            RunSpec.from_settings(
+                ctx.settings.sandbox, job_id=job_id, sql=checked_sql, scoped=scoped, max_output_rows=cap
+            ),
+            cancelled=cancelled,
+        )
     finally:
         shutil.rmtree(scoped.root, ignore_errors=True)
     _settle(ctx, job_id, plan, outcome)
@@ -93,8 +98,13 @@ def fail_unexpected(ctx: AppContext, job_id: str) -> None:
     with ctx.uow() as session:
         job = jobs.get(session, job_id, for_update=True)
         if job.state == "running":
-            jobs.transition(job, "failed", ctx.clock.now(), error_kind="internal_error",
-                            error_message="an internal error stopped this job; nothing was released")
+            jobs.transition(
+                job,
+                "failed",
+                ctx.clock.now(),
+                error_kind="internal_error",
+                error_message="an internal error stopped this job; nothing was released",
+            )
             settle_dp(session, ctx, job_id, "refunded")
             emit(session, ctx, None, "job.failed", "job", job_id, error_kind="internal_error")
 
@@ -104,22 +114,39 @@ def _finish_failed(ctx: AppContext, job_id: str, kind: str, message: str, state:
         job = jobs.get(session, job_id, for_update=True)
         jobs.transition(job, state, ctx.clock.now(), error_kind=kind, error_message=message)
         settle_dp(session, ctx, job_id, "refunded")  # nothing was released: the DP reservation comes back
-        emit(session, ctx, None, f"job.{state}", "job", job_id, error_kind=kind,
-             organization_id=job.organization_id)
+        emit(
+            session,
+            ctx,
+            None,
+            f"job.{state}",
+            "job",
+            job_id,
+            error_kind=kind,
+            organization_id=job.organization_id,
+        )
 
 
 def _settle(ctx: AppContext, job_id: str, plan: dict, outcome: RunOutcome) -> None:
     if not outcome.ok:
         state = "cancelled" if outcome.error_kind == "cancelled" else "failed"
-        _finish_failed(ctx, job_id, outcome.error_kind or "failed", outcome.error_message or "the job failed",
-                       state)
+        _finish_failed(
+            ctx, job_id, outcome.error_kind or "failed", outcome.error_message or "the job failed", state
+        )
         return
-    policy = GatePolicy(k=plan["k"], unit_columns=tuple(plan["unit_columns"]), is_aggregate=plan["is_aggregate"],
-                        max_rows=plan["row_cap"], max_bytes=ctx.settings.sandbox.max_output_bytes,
-                        dp=plan.get("dp"))
+    policy = GatePolicy(
+        k=plan["k"],
+        unit_columns=tuple(plan["unit_columns"]),
+        is_aggregate=plan["is_aggregate"],
+        max_rows=plan["row_cap"],
+        max_bytes=ctx.settings.sandbox.max_output_bytes,
+        dp=plan.get("dp"),
+    )
     released, report = gate(outcome.table, policy)
-    path = _write_result(ctx, job_id, released, held=report.decision == "held_for_review") \
-        if report.decision != "rejected" else None
+    path = (
+        _write_result(ctx, job_id, released, held=report.decision == "held_for_review")
+        if report.decision != "rejected"
+        else None
+    )
     try:
         with ctx.uow() as session:
             job = jobs.get(session, job_id, for_update=True)
@@ -134,17 +161,38 @@ def _record_decision(ctx, session, job, report, path, released: pa.Table, outcom
     now = ctx.clock.now()
     fields = dict(gate_report=json.dumps(report.operator_view(), sort_keys=True), run_ms=int(outcome.wall_ms))
     if report.decision == "rejected":
-        jobs.transition(job, "failed", now, error_kind="gate_rejected",
-                        error_message="the output gate refused the result: " + "; ".join(report.reasons), **fields)
+        jobs.transition(
+            job,
+            "failed",
+            now,
+            error_kind="gate_rejected",
+            error_message="the output gate refused the result: " + "; ".join(report.reasons),
+            **fields,
+        )
         settle_dp(session, ctx, job.id, "refunded")
     else:
         state = "held_for_review" if report.decision == "held_for_review" else "succeeded"
-        jobs.transition(job, state, now, result_path=str(path.relative_to(ctx.settings.results_dir)),
-                        result_sha256=report.sha256, result_rows=released.num_rows, **fields)
+        jobs.transition(
+            job,
+            state,
+            now,
+            result_path=str(path.relative_to(ctx.settings.results_dir)),
+            result_sha256=report.sha256,
+            result_rows=released.num_rows,
+            **fields,
+        )
         # Noisy values now exist outside the sandbox (released, or shown to a reviewer): the epsilon is spent.
         settle_dp(session, ctx, job.id, "committed")
-    emit(session, ctx, None, "gate.decision", "job", job.id, organization_id=job.organization_id,
-         **report.audit_details())
+    emit(
+        session,
+        ctx,
+        None,
+        "gate.decision",
+        "job",
+        job.id,
+        organization_id=job.organization_id,
+        **report.audit_details(),
+    )
 
 
 def _write_result(ctx: AppContext, job_id: str, table: pa.Table, *, held: bool) -> Path:

@@ -3,14 +3,14 @@
 Importing the store modules registers their ORM classes on ``common.db.Base``; nothing else uses this.
 """
 
-from common.db import Base
-import gateway.store  # noqa: F401
 import audit.store  # noqa: F401
 import catalog.store  # noqa: F401
-import policies.store  # noqa: F401
-import sandbox.store  # noqa: F401
-import registry.store  # noqa: F401
-import policies.operation_store  # noqa: F401
+import gateway.store  # noqa: F401
 import policies.ledger_store  # noqa: F401
+import policies.operation_store  # noqa: F401
+import policies.store  # noqa: F401
+import registry.store  # noqa: F401
+import sandbox.store  # noqa: F401
+from common.db import Base
 
 metadata = Base.metadata

@@ -57,8 +57,9 @@ class WorkerPool:
     def start(self) -> None:
         base = f"{socket.gethostname()}:{os.getpid()}"
         for index in range(self.count):
-            thread = threading.Thread(target=self._loop, args=(f"{base}:{index}",), daemon=True,
-                                      name=f"shuyu-worker-{index}")
+            thread = threading.Thread(
+                target=self._loop, args=(f"{base}:{index}",), daemon=True, name=f"shuyu-worker-{index}"
+            )
             thread.start()
             self.threads.append(thread)
 
@@ -74,7 +75,9 @@ class WorkerPool:
     def run_once(self, worker_id: str) -> bool:
         """Claim and execute one job; False when nothing was queued."""
         with self.ctx.uow() as session:
-            job = jobs.claim(session, worker_id, self.ctx.clock.now(), self.ctx.settings.sandbox.per_org_concurrency)
+            job = jobs.claim(
+                session, worker_id, self.ctx.clock.now(), self.ctx.settings.sandbox.per_org_concurrency
+            )
             job_id = job.id if job else None
         if job_id is None:
             return False
@@ -102,7 +105,10 @@ class WorkerPool:
                 if time.monotonic() - last_sweep > 10:
                     last_sweep = time.monotonic()
                     self.sweep()
-                if worker_id.endswith(":0") and time.monotonic() - last_registry_sweep > REGISTRY_SWEEP_SECONDS:
+                if (
+                    worker_id.endswith(":0")
+                    and time.monotonic() - last_registry_sweep > REGISTRY_SWEEP_SECONDS
+                ):
                     last_registry_sweep = time.monotonic()
                     sweep_and_audit(self.ctx)  # R18: certificates not renewed in time are cancelled
                 if not self.run_once(worker_id):

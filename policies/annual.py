@@ -56,46 +56,91 @@ class Evaluation:
         """An unqualified evaluation offers termination of the agreement with that reason (A23, A39)."""
         if self.result != "unqualified":
             return None
-        return {"reason": "unqualified_evaluation", "action": f"/api/v1/operation/agreements/{self.agreement_id}/"
-                "terminate", "detail": f"annual evaluation {self.year}: unqualified"}
+        return {
+            "reason": "unqualified_evaluation",
+            "action": f"/api/v1/operation/agreements/{self.agreement_id}/terminate",
+            "detail": f"annual evaluation {self.year}: unqualified",
+        }
 
 
 def _in_force_during(agreement: agreements.Agreement, year: int) -> bool:
     start, end = date(year, 1, 1), date(year, 12, 31)
-    return (agreement.filed_on is not None and agreement.filed_on <= end and agreement.term_start <= end
-            and agreement.term_end >= start and (agreement.terminated_on is None or agreement.terminated_on >= start))
+    return (
+        agreement.filed_on is not None
+        and agreement.filed_on <= end
+        and agreement.term_start <= end
+        and agreement.term_end >= start
+        and (agreement.terminated_on is None or agreement.terminated_on >= start)
+    )
 
 
-def submit_report(session: Session, agreement_id: str, *, year: int, content: Mapping[str, str], cost_fen: int,
-                  revenue_fen: int, expenditure_fen: int, actor_id: str, today: date, now: datetime) -> Report:
+def submit_report(
+    session: Session,
+    agreement_id: str,
+    *,
+    year: int,
+    content: Mapping[str, str],
+    cost_fen: int,
+    revenue_fen: int,
+    expenditure_fen: int,
+    actor_id: str,
+    today: date,
+    now: datetime,
+) -> Report:
     agreement = agreements.load(session, agreement_id)
     if year >= today.year:
         raise InvalidInput("an annual report covers a full year that has ended (A38)", field="year")
     if not _in_force_during(agreement, year):
-        raise InvalidTransition("the agreement was not in force during that year", current_state=agreement.state)
+        raise InvalidTransition(
+            "the agreement was not in force during that year", current_state=agreement.state
+        )
     clean = {}
     for name in REPORT_CONTENTS:
         value = content.get(name)
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"the report needs {name.replace('_', ' ')} (A38)", field=f"content.{name}")
         clean[name] = value.strip()
-    for name, value in (("cost_fen", cost_fen), ("revenue_fen", revenue_fen), ("expenditure_fen", expenditure_fen)):
+    for name, value in (
+        ("cost_fen", cost_fen),
+        ("revenue_fen", revenue_fen),
+        ("expenditure_fen", expenditure_fen),
+    ):
         if not 0 <= value <= MAX_FEN:
             raise InvalidInput("amounts are non-negative (A37)", field=name)
-    if session.scalar(select(AnnualReportRow.id).where(AnnualReportRow.agreement_id == agreement_id,
-                                                       AnnualReportRow.year == year)):
+    if session.scalar(
+        select(AnnualReportRow.id).where(
+            AnnualReportRow.agreement_id == agreement_id, AnnualReportRow.year == year
+        )
+    ):
         raise Conflict("the report for this year is already submitted", field="year")
-    row = AnnualReportRow(agreement_id=agreement_id, operator_org_id=agreement.operator_org_id, year=year,
-                          content=json.dumps(clean, sort_keys=True, ensure_ascii=False), cost_fen=cost_fen,
-                          revenue_fen=revenue_fen, expenditure_fen=expenditure_fen, submitted_by=actor_id,
-                          submitted_on=today, created_at=now)
+    row = AnnualReportRow(
+        agreement_id=agreement_id,
+        operator_org_id=agreement.operator_org_id,
+        year=year,
+        content=json.dumps(clean, sort_keys=True, ensure_ascii=False),
+        cost_fen=cost_fen,
+        revenue_fen=revenue_fen,
+        expenditure_fen=expenditure_fen,
+        submitted_by=actor_id,
+        submitted_on=today,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return _report(row)
 
 
-def evaluate(session: Session, agreement_id: str, *, year: int, result: str, findings: Mapping[str, str],
-             actor_id: str, today: date, now: datetime) -> Evaluation:
+def evaluate(
+    session: Session,
+    agreement_id: str,
+    *,
+    year: int,
+    result: str,
+    findings: Mapping[str, str],
+    actor_id: str,
+    today: date,
+    now: datetime,
+) -> Evaluation:
     """The implementation institution's annual evaluation (A39), on the operator's report for that year."""
     agreements.load(session, agreement_id)
     if result not in RESULTS:
@@ -104,30 +149,54 @@ def evaluate(session: Session, agreement_id: str, *, year: int, result: str, fin
     for name in FINDINGS:
         value = findings.get(name)
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(f"the evaluation covers {name.replace('_', ' ')} (A39)", field=f"findings.{name}")
+            raise InvalidInput(
+                f"the evaluation covers {name.replace('_', ' ')} (A39)", field=f"findings.{name}"
+            )
         clean[name] = value.strip()
-    if not session.scalar(select(AnnualReportRow.id).where(AnnualReportRow.agreement_id == agreement_id,
-                                                           AnnualReportRow.year == year)):
+    if not session.scalar(
+        select(AnnualReportRow.id).where(
+            AnnualReportRow.agreement_id == agreement_id, AnnualReportRow.year == year
+        )
+    ):
         raise Conflict("the operator has not submitted its annual report for that year (A38)", field="year")
-    if session.scalar(select(EvaluationRow.id).where(EvaluationRow.agreement_id == agreement_id,
-                                                     EvaluationRow.year == year)):
+    if session.scalar(
+        select(EvaluationRow.id).where(EvaluationRow.agreement_id == agreement_id, EvaluationRow.year == year)
+    ):
         raise Conflict("this year is already evaluated", field="year")
-    row = EvaluationRow(agreement_id=agreement_id, year=year, result=result,
-                        findings=json.dumps(clean, sort_keys=True, ensure_ascii=False), evaluated_by=actor_id,
-                        evaluated_on=today, created_at=now)
+    row = EvaluationRow(
+        agreement_id=agreement_id,
+        year=year,
+        result=result,
+        findings=json.dumps(clean, sort_keys=True, ensure_ascii=False),
+        evaluated_by=actor_id,
+        evaluated_on=today,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return _evaluation(row)
 
 
 def reports(session: Session, agreement_id: str) -> list[Report]:
-    return [_report(r) for r in session.scalars(select(AnnualReportRow).where(
-        AnnualReportRow.agreement_id == agreement_id).order_by(AnnualReportRow.year))]
+    return [
+        _report(r)
+        for r in session.scalars(
+            select(AnnualReportRow)
+            .where(AnnualReportRow.agreement_id == agreement_id)
+            .order_by(AnnualReportRow.year)
+        )
+    ]
 
 
 def evaluations(session: Session, agreement_id: str) -> list[Evaluation]:
-    return [_evaluation(r) for r in session.scalars(select(EvaluationRow).where(
-        EvaluationRow.agreement_id == agreement_id).order_by(EvaluationRow.year))]
+    return [
+        _evaluation(r)
+        for r in session.scalars(
+            select(EvaluationRow)
+            .where(EvaluationRow.agreement_id == agreement_id)
+            .order_by(EvaluationRow.year)
+        )
+    ]
 
 
 def get_evaluation(session: Session, evaluation_id: str) -> Evaluation:
@@ -138,14 +207,28 @@ def get_evaluation(session: Session, evaluation_id: str) -> Evaluation:
 
 
 def _report(row: AnnualReportRow) -> Report:
-    return Report(id=row.id, agreement_id=row.agreement_id, operator_org_id=row.operator_org_id, year=row.year,
-                  content=json.loads(row.content), cost_fen=row.cost_fen, revenue_fen=row.revenue_fen,
-                  expenditure_fen=row.expenditure_fen, submitted_on=row.submitted_on)
+    return Report(
+        id=row.id,
+        agreement_id=row.agreement_id,
+        operator_org_id=row.operator_org_id,
+        year=row.year,
+        content=json.loads(row.content),
+        cost_fen=row.cost_fen,
+        revenue_fen=row.revenue_fen,
+        expenditure_fen=row.expenditure_fen,
+        submitted_on=row.submitted_on,
+    )
 
 
 def _evaluation(row: EvaluationRow) -> Evaluation:
-    return Evaluation(id=row.id, agreement_id=row.agreement_id, year=row.year, result=row.result,
-                      findings=json.loads(row.findings), evaluated_on=row.evaluated_on)
+    return Evaluation(
+        id=row.id,
+        agreement_id=row.agreement_id,
+        year=row.year,
+        result=row.result,
+        findings=json.loads(row.findings),
+        evaluated_on=row.evaluated_on,
+    )
 
 
 def yuan(fen: int) -> str:
@@ -160,34 +243,49 @@ def disclosure(session: Session, year: int, org_name: Callable[[str], str]) -> d
             continue
         plan = plans.load(session, agreement.plan_id)
         tables = {d: sorted(s.columns) for d, s in sorted(agreement.scope.items())}
-        authorizations.append({
-            "operator": org_name(agreement.operator_org_id),
-            "agreement": agreement.title,
-            "plan": plan.name,
-            "mode": plan.mode,
-            "mode_scope": plan.mode_scope,
-            "content": {"purposes": sorted({s.purpose for s in agreement.scope.values()}),
-                        "products_and_standards": agreement.content.get("products_and_standards", "")},
-            "scope": [{"dataset": d, "tables": t} for d, t in tables.items()],
-            "term_start": agreement.term_start.isoformat(),
-            "term_end": agreement.term_end.isoformat(),
-            "filed_on": agreement.filed_on.isoformat() if agreement.filed_on else None,
-            "state": agreement.state,
-            "terminated_on": agreement.terminated_on.isoformat() if agreement.terminated_on else None,
-            "termination_reason": agreement.termination_reason,
-        })
-        entry = operators.setdefault(agreement.operator_org_id, {
-            "operator": org_name(agreement.operator_org_id), "datasets": set(), "products": [], "data_usage": []})
+        authorizations.append(
+            {
+                "operator": org_name(agreement.operator_org_id),
+                "agreement": agreement.title,
+                "plan": plan.name,
+                "mode": plan.mode,
+                "mode_scope": plan.mode_scope,
+                "content": {
+                    "purposes": sorted({s.purpose for s in agreement.scope.values()}),
+                    "products_and_standards": agreement.content.get("products_and_standards", ""),
+                },
+                "scope": [{"dataset": d, "tables": t} for d, t in tables.items()],
+                "term_start": agreement.term_start.isoformat(),
+                "term_end": agreement.term_end.isoformat(),
+                "filed_on": agreement.filed_on.isoformat() if agreement.filed_on else None,
+                "state": agreement.state,
+                "terminated_on": agreement.terminated_on.isoformat() if agreement.terminated_on else None,
+                "termination_reason": agreement.termination_reason,
+            }
+        )
+        entry = operators.setdefault(
+            agreement.operator_org_id,
+            {
+                "operator": org_name(agreement.operator_org_id),
+                "datasets": set(),
+                "products": [],
+                "data_usage": [],
+            },
+        )
         entry["datasets"].update(tables)
         for product in products.list_products(session, agreement_id=agreement.id):
             if product.created_at.year > year:
                 continue
             entry["products"].append(public_product(product, org_name))
-        report = session.scalar(select(AnnualReportRow).where(AnnualReportRow.agreement_id == agreement.id,
-                                                              AnnualReportRow.year == year))
+        report = session.scalar(
+            select(AnnualReportRow).where(
+                AnnualReportRow.agreement_id == agreement.id, AnnualReportRow.year == year
+            )
+        )
         if report is not None:
-            entry["data_usage"].append({"agreement": agreement.title,
-                                        "usage": json.loads(report.content)["data_usage"]})
+            entry["data_usage"].append(
+                {"agreement": agreement.title, "usage": json.loads(report.content)["data_usage"]}
+            )
     return {
         "year": year,
         "authorizations": authorizations,
@@ -198,12 +296,23 @@ def disclosure(session: Session, year: int, org_name: Callable[[str], str]) -> d
 def public_product(product: products.Product, org_name: Callable[[str], str]) -> dict[str, Any]:
     """What the public sees of a product (A28, A29): no source job ids, no users."""
     return {
-        "id": product.id, "name": product.name, "kind": product.kind, "class": product.product_class,
-        "operator": org_name(product.operator_org_id), "description": product.description,
-        "pricing": product.pricing.mode, "conditions": product.pricing.conditions,
-        "permitted_cost": None if product.pricing.permitted_cost_fen is None else yuan(product.pricing.permitted_cost_fen),
-        "reasonable_return": (None if product.pricing.reasonable_return_fen is None
-                              else yuan(product.pricing.reasonable_return_fen)),
-        "price": yuan(product.price_fen), "state": product.state,
+        "id": product.id,
+        "name": product.name,
+        "kind": product.kind,
+        "class": product.product_class,
+        "operator": org_name(product.operator_org_id),
+        "description": product.description,
+        "pricing": product.pricing.mode,
+        "conditions": product.pricing.conditions,
+        "permitted_cost": None
+        if product.pricing.permitted_cost_fen is None
+        else yuan(product.pricing.permitted_cost_fen),
+        "reasonable_return": (
+            None
+            if product.pricing.reasonable_return_fen is None
+            else yuan(product.pricing.reasonable_return_fen)
+        ),
+        "price": yuan(product.price_fen),
+        "state": product.state,
         "business_entities": [org_name(e.organization_id) for e in product.entities],
     }

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
-from typing import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ class DatasetTerms:
     allow_row_level: bool = False
     dp: DPSettings = DPSettings()
 
-    def spec(self, valid_from: date, valid_to: date) -> "GrantSpec":
+    def spec(self, valid_from: date, valid_to: date) -> GrantSpec:
         terms = {f.name: getattr(self, f.name) for f in fields(DatasetTerms)}
         return GrantSpec(**terms, valid_from=valid_from, valid_to=valid_to)
 
@@ -70,12 +70,16 @@ def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[d
         raise InvalidInput("max_rows must be between 1 and 1000000", field="max_rows")
     if not spec.columns:
         raise InvalidInput("a grant must name at least one table", field="columns")
-    rules = {table: _table_rules(dataset, table, cols, spec.privacy_unit, catalog)
-             for table, cols in spec.columns.items()}
+    rules = {
+        table: _table_rules(dataset, table, cols, spec.privacy_unit, catalog)
+        for table, cols in spec.columns.items()
+    }
     filters = {}
     for table, predicate in (spec.row_filters or {}).items():
         if table not in rules:
-            raise InvalidInput(f"row filter for table {table} which the grant does not cover", field="row_filters")
+            raise InvalidInput(
+                f"row filter for table {table} which the grant does not cover", field="row_filters"
+            )
         info = catalog.table(dataset, table)
         try:
             filters[table] = row_filter(predicate, {c.name for c in info.columns})
@@ -92,8 +96,9 @@ def _plus_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _table_rules(dataset: str, table: str, columns: Mapping[str, str], unit: str,
-                 catalog: CatalogSnapshot) -> dict[str, str]:
+def _table_rules(
+    dataset: str, table: str, columns: Mapping[str, str], unit: str, catalog: CatalogSnapshot
+) -> dict[str, str]:
     info = catalog.table(dataset, table)
     if info is None:
         raise InvalidInput(f"dataset {dataset} has no table {table} with confirmed data", field="columns")
@@ -106,10 +111,15 @@ def _table_rules(dataset: str, table: str, columns: Mapping[str, str], unit: str
         except ValueError as error:
             raise InvalidInput(f"{dataset}.{table}.{column}: {error}", field="columns")
     if info.column(unit) is None:
-        raise InvalidInput(f"the privacy unit {unit} is not a column of {dataset}.{table}", field="privacy_unit")
+        raise InvalidInput(
+            f"the privacy unit {unit} is not a column of {dataset}.{table}", field="privacy_unit"
+        )
     if ColumnRule.parse(parsed.get(unit.lower(), "deny")).rule is Rule.deny:
-        raise InvalidInput(f"the privacy unit {unit} must be granted (as join) in {table}: the output gate counts "
-                           "distinct privacy units per row", field="privacy_unit")
+        raise InvalidInput(
+            f"the privacy unit {unit} must be granted (as join) in {table}: the output gate counts "
+            "distinct privacy units per row",
+            field="privacy_unit",
+        )
     return parsed
 
 
@@ -122,20 +132,47 @@ def _validate_dp(dp: DPSettings) -> None:
         raise InvalidInput("dp.refresh must be none, monthly or yearly", field="dp.refresh")
 
 
-def create(session: Session, *, organization_id: str, dataset_id: str, dataset: str, spec: GrantSpec,
-           catalog: CatalogSnapshot, actor_id: str, now: datetime, agreement_id: str | None = None) -> Grant:
+def create(
+    session: Session,
+    *,
+    organization_id: str,
+    dataset_id: str,
+    dataset: str,
+    spec: GrantSpec,
+    catalog: CatalogSnapshot,
+    actor_id: str,
+    now: datetime,
+    agreement_id: str | None = None,
+) -> Grant:
     rules, filters = validate(spec, dataset, catalog)
-    row = GrantRow(organization_id=organization_id, dataset_id=dataset_id, dataset_name=dataset,
-                   current_version=1, status="active", status_reason="", salt=secrets.token_hex(16),
-                   agreement_id=agreement_id, created_at=now, updated_at=now)
+    row = GrantRow(
+        organization_id=organization_id,
+        dataset_id=dataset_id,
+        dataset_name=dataset,
+        current_version=1,
+        status="active",
+        status_reason="",
+        salt=secrets.token_hex(16),
+        agreement_id=agreement_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
     _add_version(session, row, 1, spec, rules, filters, actor_id, "created", now)
     return load(session, row.id)
 
 
-def change(session: Session, grant_id: str, spec: GrantSpec, *, catalog: CatalogSnapshot, actor_id: str,
-           reason: str, now: datetime) -> Grant:
+def change(
+    session: Session,
+    grant_id: str,
+    spec: GrantSpec,
+    *,
+    catalog: CatalogSnapshot,
+    actor_id: str,
+    reason: str,
+    now: datetime,
+) -> Grant:
     row = _row(session, grant_id)
     if row.status == "revoked":
         raise InvalidTransition("a revoked grant cannot change", current_state=row.status)
@@ -147,13 +184,25 @@ def change(session: Session, grant_id: str, spec: GrantSpec, *, catalog: Catalog
 
 
 def _add_version(session, row, version, spec, rules, filters, actor_id, reason, now) -> None:
-    session.add(GrantVersionRow(
-        grant_id=row.id, version=version, purpose=spec.purpose, valid_from=spec.valid_from,
-        valid_to=spec.valid_to, rules=json.dumps(rules, sort_keys=True, ensure_ascii=False),
-        privacy_unit=spec.privacy_unit.lower(), k=spec.k,
-        row_filters=json.dumps(filters, sort_keys=True, ensure_ascii=False), max_rows=spec.max_rows,
-        allow_row_level=spec.allow_row_level, dp=json.dumps(asdict(spec.dp), sort_keys=True),
-        created_by=actor_id, change_reason=reason, created_at=now))
+    session.add(
+        GrantVersionRow(
+            grant_id=row.id,
+            version=version,
+            purpose=spec.purpose,
+            valid_from=spec.valid_from,
+            valid_to=spec.valid_to,
+            rules=json.dumps(rules, sort_keys=True, ensure_ascii=False),
+            privacy_unit=spec.privacy_unit.lower(),
+            k=spec.k,
+            row_filters=json.dumps(filters, sort_keys=True, ensure_ascii=False),
+            max_rows=spec.max_rows,
+            allow_row_level=spec.allow_row_level,
+            dp=json.dumps(asdict(spec.dp), sort_keys=True),
+            created_by=actor_id,
+            change_reason=reason,
+            created_at=now,
+        )
+    )
     session.flush()
 
 
@@ -176,8 +225,9 @@ def _row(session: Session, grant_id: str) -> GrantRow:
 def load(session: Session, grant_id: str, version: int | None = None) -> Grant:
     row = _row(session, grant_id)
     number = version or row.current_version
-    v = session.scalar(select(GrantVersionRow).where(GrantVersionRow.grant_id == grant_id,
-                                                     GrantVersionRow.version == number))
+    v = session.scalar(
+        select(GrantVersionRow).where(GrantVersionRow.grant_id == grant_id, GrantVersionRow.version == number)
+    )
     if v is None:
         raise NotFound("no such grant version", field="version")
     return _value(row, v)
@@ -186,18 +236,33 @@ def load(session: Session, grant_id: str, version: int | None = None) -> Grant:
 def _value(row: GrantRow, v: GrantVersionRow, dataset_version: int = 0) -> Grant:
     dp = json.loads(v.dp)
     return Grant(
-        id=row.id, version=v.version, organization_id=row.organization_id, dataset=row.dataset_name,
-        purpose=v.purpose, valid_from=v.valid_from, valid_to=v.valid_to,
-        columns={t: {c: ColumnRule.parse(r) for c, r in cols.items()} for t, cols in json.loads(v.rules).items()},
-        privacy_unit=v.privacy_unit, k=v.k, row_filters=json.loads(v.row_filters), max_rows=v.max_rows,
-        allow_row_level=v.allow_row_level, status=row.status, salt=row.salt,
-        dp=DPSettings(**{**dp, "mode": DPMode(dp["mode"])}), dataset_version=dataset_version)
+        id=row.id,
+        version=v.version,
+        organization_id=row.organization_id,
+        dataset=row.dataset_name,
+        purpose=v.purpose,
+        valid_from=v.valid_from,
+        valid_to=v.valid_to,
+        columns={
+            t: {c: ColumnRule.parse(r) for c, r in cols.items()} for t, cols in json.loads(v.rules).items()
+        },
+        privacy_unit=v.privacy_unit,
+        k=v.k,
+        row_filters=json.loads(v.row_filters),
+        max_rows=v.max_rows,
+        allow_row_level=v.allow_row_level,
+        status=row.status,
+        salt=row.salt,
+        dp=DPSettings(**{**dp, "mode": DPMode(dp["mode"])}),
+        dataset_version=dataset_version,
+    )
 
 
 def versions(session: Session, grant_id: str) -> list[Grant]:
     row = _row(session, grant_id)
-    rows = session.scalars(select(GrantVersionRow).where(GrantVersionRow.grant_id == grant_id)
-                           .order_by(GrantVersionRow.version))
+    rows = session.scalars(
+        select(GrantVersionRow).where(GrantVersionRow.grant_id == grant_id).order_by(GrantVersionRow.version)
+    )
     return [_value(row, v) for v in rows]
 
 

@@ -68,12 +68,19 @@ class Budget:
     org_used: float
 
     def to_dict(self) -> dict:
-        return {"grant_id": self.grant_id, "period": self.period.key,
-                "period_start": self.period.start.isoformat() if self.period.start else None,
-                "period_end": self.period.end.isoformat() if self.period.end else None,
-                "budget": self.budget, "spent": self.spent, "reserved": self.reserved, "remaining": self.remaining,
-                "org_cap": self.org_cap or None, "org_used": self.org_used,
-                "org_remaining": max(self.org_cap - self.org_used, 0.0) if self.org_cap else None}
+        return {
+            "grant_id": self.grant_id,
+            "period": self.period.key,
+            "period_start": self.period.start.isoformat() if self.period.start else None,
+            "period_end": self.period.end.isoformat() if self.period.end else None,
+            "budget": self.budget,
+            "spent": self.spent,
+            "reserved": self.reserved,
+            "remaining": self.remaining,
+            "org_cap": self.org_cap or None,
+            "org_used": self.org_used,
+            "org_remaining": max(self.org_cap - self.org_used, 0.0) if self.org_cap else None,
+        }
 
 
 def period_of(refresh: str, today: date) -> Period:
@@ -86,7 +93,11 @@ def period_of(refresh: str, today: date) -> Period:
     """
     if refresh == "monthly":
         start = today.replace(day=1)
-        end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        end = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
+        )
         return Period(f"{today.year:04d}-{today.month:02d}", start, end)
     if refresh == "yearly":
         return Period(f"{today.year:04d}", date(today.year, 1, 1), date(today.year + 1, 1, 1))
@@ -101,27 +112,40 @@ def _lock(session: Session, organization_id: str, dataset: str) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(DPLedgerLockRow).values(id=new_id(), organization_id=organization_id,
-                                                   dataset_name=dataset, version=0)
-                    .on_conflict_do_nothing(index_elements=["organization_id", "dataset_name"]))
-    session.execute(update(DPLedgerLockRow).where(DPLedgerLockRow.organization_id == organization_id,
-                                                  DPLedgerLockRow.dataset_name == dataset)
-                    .values(version=DPLedgerLockRow.version + 1).execution_options(synchronize_session=False))
+    session.execute(
+        insert(DPLedgerLockRow)
+        .values(id=new_id(), organization_id=organization_id, dataset_name=dataset, version=0)
+        .on_conflict_do_nothing(index_elements=["organization_id", "dataset_name"])
+    )
+    session.execute(
+        update(DPLedgerLockRow)
+        .where(DPLedgerLockRow.organization_id == organization_id, DPLedgerLockRow.dataset_name == dataset)
+        .values(version=DPLedgerLockRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _grant_used(session: Session, grant_id: str, period: Period) -> tuple[float, float]:
-    rows = dict(session.execute(
-        select(DPLedgerEntryRow.state, func.coalesce(func.sum(DPLedgerEntryRow.epsilon), 0.0))
-        .where(DPLedgerEntryRow.grant_id == grant_id, DPLedgerEntryRow.period == period.key,
-               DPLedgerEntryRow.state.in_((RESERVED, COMMITTED)))
-        .group_by(DPLedgerEntryRow.state)).all())
+    rows = dict(
+        session.execute(
+            select(DPLedgerEntryRow.state, func.coalesce(func.sum(DPLedgerEntryRow.epsilon), 0.0))
+            .where(
+                DPLedgerEntryRow.grant_id == grant_id,
+                DPLedgerEntryRow.period == period.key,
+                DPLedgerEntryRow.state.in_((RESERVED, COMMITTED)),
+            )
+            .group_by(DPLedgerEntryRow.state)
+        ).all()
+    )
     return float(rows.get(COMMITTED, 0.0)), float(rows.get(RESERVED, 0.0))
 
 
 def _org_used(session: Session, organization_id: str, dataset: str, period: Period) -> float:
     query = select(func.coalesce(func.sum(DPLedgerEntryRow.epsilon), 0.0)).where(
-        DPLedgerEntryRow.organization_id == organization_id, DPLedgerEntryRow.dataset_name == dataset,
-        DPLedgerEntryRow.state.in_((RESERVED, COMMITTED)))
+        DPLedgerEntryRow.organization_id == organization_id,
+        DPLedgerEntryRow.dataset_name == dataset,
+        DPLedgerEntryRow.state.in_((RESERVED, COMMITTED)),
+    )
     if period.start is not None:
         since = datetime.combine(period.start, time(), BEIJING).astimezone(UTC)
         query = query.where(DPLedgerEntryRow.created_at >= since)
@@ -133,12 +157,14 @@ def budget(session: Session, grant: Grant, today: date) -> Budget:
     spent, reserved = _grant_used(session, grant.id, period)
     org_used = _org_used(session, grant.organization_id, grant.dataset, period) if grant.dp.org_cap else 0.0
     remaining = max(grant.dp.epsilon_budget - spent - reserved, 0.0)
-    return Budget(grant.id, period, grant.dp.epsilon_budget, spent, reserved, remaining, grant.dp.org_cap,
-                  org_used)
+    return Budget(
+        grant.id, period, grant.dp.epsilon_budget, spent, reserved, remaining, grant.dp.org_cap, org_used
+    )
 
 
-def reserve(session: Session, grant: Grant, epsilon: float, *, job_id: str | None, now: datetime,
-            today: date) -> Entry:
+def reserve(
+    session: Session, grant: Grant, epsilon: float, *, job_id: str | None, now: datetime, today: date
+) -> Entry:
     """Reserve ``epsilon`` on ``grant`` for ``job_id`` or raise ``BudgetExceeded`` saying how much is left."""
     if not epsilon > 0:
         raise InvalidInput("epsilon must be positive", field="dp.epsilon")
@@ -149,18 +175,36 @@ def reserve(session: Session, grant: Grant, epsilon: float, *, job_id: str | Non
         left = max(state.budget - used, 0.0)
         raise BudgetExceeded(
             f"this query needs epsilon {epsilon:g} but grant {grant.id} has {left:g} of {state.budget:g} left "
-            f"in budget period {state.period.key}" + (f" (it renews on {state.period.end.isoformat()})"
-                                                      if state.period.end else ""),
-            grant_id=grant.id, requested=epsilon, remaining=left, period=state.period.key)
+            f"in budget period {state.period.key}"
+            + (f" (it renews on {state.period.end.isoformat()})" if state.period.end else ""),
+            grant_id=grant.id,
+            requested=epsilon,
+            remaining=left,
+            period=state.period.key,
+        )
     if grant.dp.org_cap and state.org_used + epsilon > grant.dp.org_cap + TOLERANCE:
         left = max(grant.dp.org_cap - state.org_used, 0.0)
         raise BudgetExceeded(
             f"this query needs epsilon {epsilon:g} but your organization has {left:g} of its cap "
             f"{grant.dp.org_cap:g} on dataset {grant.dataset} left in budget period {state.period.key}",
-            grant_id=grant.id, requested=epsilon, remaining=left, period=state.period.key, scope="organization")
-    row = DPLedgerEntryRow(grant_id=grant.id, grant_version=grant.version, organization_id=grant.organization_id,
-                           dataset_name=grant.dataset, job_id=job_id, epsilon=float(epsilon), state=RESERVED,
-                           period=state.period.key, created_at=now, settled_at=None)
+            grant_id=grant.id,
+            requested=epsilon,
+            remaining=left,
+            period=state.period.key,
+            scope="organization",
+        )
+    row = DPLedgerEntryRow(
+        grant_id=grant.id,
+        grant_version=grant.version,
+        organization_id=grant.organization_id,
+        dataset_name=grant.dataset,
+        job_id=job_id,
+        epsilon=float(epsilon),
+        state=RESERVED,
+        period=state.period.key,
+        created_at=now,
+        settled_at=None,
+    )
     session.add(row)
     session.flush()
     return _entry(row)
@@ -170,9 +214,13 @@ def settle(session: Session, job_id: str, outcome: str, now: datetime) -> list[E
     """Commit or refund the job's reservations (idempotent: settled entries are left as they are)."""
     if outcome not in (COMMITTED, REFUNDED):
         raise ValueError("outcome must be committed or refunded")
-    rows = list(session.scalars(select(DPLedgerEntryRow).where(DPLedgerEntryRow.job_id == job_id,
-                                                               DPLedgerEntryRow.state == RESERVED)
-                                .with_for_update()))
+    rows = list(
+        session.scalars(
+            select(DPLedgerEntryRow)
+            .where(DPLedgerEntryRow.job_id == job_id, DPLedgerEntryRow.state == RESERVED)
+            .with_for_update()
+        )
+    )
     for row in rows:
         row.state, row.settled_at = outcome, now
     session.flush()
@@ -181,16 +229,37 @@ def settle(session: Session, job_id: str, outcome: str, now: datetime) -> list[E
 
 def reserved_job_ids(session: Session, grant_ids: list[str]) -> list[str]:
     """Jobs still holding a reservation on these grants (for the gateway's reconciliation)."""
-    return list(session.scalars(select(DPLedgerEntryRow.job_id).where(
-        DPLedgerEntryRow.grant_id.in_(grant_ids), DPLedgerEntryRow.state == RESERVED,
-        DPLedgerEntryRow.job_id.is_not(None))))
+    return list(
+        session.scalars(
+            select(DPLedgerEntryRow.job_id).where(
+                DPLedgerEntryRow.grant_id.in_(grant_ids),
+                DPLedgerEntryRow.state == RESERVED,
+                DPLedgerEntryRow.job_id.is_not(None),
+            )
+        )
+    )
 
 
 def entries(session: Session, grant_id: str) -> list[Entry]:
-    return [_entry(r) for r in session.scalars(select(DPLedgerEntryRow).where(DPLedgerEntryRow.grant_id == grant_id)
-                                               .order_by(DPLedgerEntryRow.created_at, DPLedgerEntryRow.id))]
+    return [
+        _entry(r)
+        for r in session.scalars(
+            select(DPLedgerEntryRow)
+            .where(DPLedgerEntryRow.grant_id == grant_id)
+            .order_by(DPLedgerEntryRow.created_at, DPLedgerEntryRow.id)
+        )
+    ]
 
 
 def _entry(row: DPLedgerEntryRow) -> Entry:
-    return Entry(row.id, row.grant_id, row.grant_version, row.organization_id, row.dataset_name, row.job_id,
-                 row.epsilon, row.state, row.period)
+    return Entry(
+        row.id,
+        row.grant_id,
+        row.grant_version,
+        row.organization_id,
+        row.dataset_name,
+        row.job_id,
+        row.epsilon,
+        row.state,
+        row.period,
+    )

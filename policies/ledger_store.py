@@ -28,8 +28,10 @@ class DPLedgerLockRow(Base):
 
 class DPLedgerEntryRow(Base):
     __tablename__ = "dp_ledger_entries"
-    __table_args__ = (Index("ix_dp_ledger_grant_period", "grant_id", "period", "state"),
-                      Index("ix_dp_ledger_org_dataset", "organization_id", "dataset_name", "period", "state"))
+    __table_args__ = (
+        Index("ix_dp_ledger_grant_period", "grant_id", "period", "state"),
+        Index("ix_dp_ledger_org_dataset", "organization_id", "dataset_name", "period", "state"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"))

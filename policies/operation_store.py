@@ -127,7 +127,9 @@ class ProductRow(Base):
     agreement_id: Mapped[str] = mapped_column(ForeignKey("operation_agreements.id"), index=True)
     operator_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # dataset | model | component | interface | service | report
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # dataset | model | component | interface | service | report
     description: Mapped[str] = mapped_column(Text, default="")
     product_class: Mapped[str] = mapped_column(String(20))  # public_good | industry (A10, A29)
     pricing: Mapped[str] = mapped_column(String(30))  # free | conditionally_free | government_guided
@@ -163,7 +165,9 @@ class QualityIssueRow(Base):
     column_name: Mapped[str | None] = mapped_column(String(63))
     reporter_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     source_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    category: Mapped[str] = mapped_column(String(20))  # accuracy | completeness | consistency | timeliness | ...
+    category: Mapped[str] = mapped_column(
+        String(20)
+    )  # accuracy | completeness | consistency | timeliness | ...
     description: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20))  # see policies.quality.ISSUE_TRANSITIONS
     reported_on: Mapped[date] = mapped_column(Date)
@@ -179,7 +183,9 @@ class DisputeRow(Base):
     __tablename__ = "operation_disputes"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    quality_issue_id: Mapped[str | None] = mapped_column(ForeignKey("operation_quality_issues.id"), index=True)
+    quality_issue_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operation_quality_issues.id"), index=True
+    )
     raised_by_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     against_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     subject: Mapped[str] = mapped_column(String(20))  # supply | quality
@@ -201,7 +207,9 @@ class AnnualReportRow(Base):
     agreement_id: Mapped[str] = mapped_column(ForeignKey("operation_agreements.id"), index=True)
     operator_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     year: Mapped[int] = mapped_column(Integer)
-    content: Mapped[str] = mapped_column(Text)  # JSON: processing, analysis, fusion, market operation, usage (A38)
+    content: Mapped[str] = mapped_column(
+        Text
+    )  # JSON: processing, analysis, fusion, market operation, usage (A38)
     cost_fen: Mapped[int] = mapped_column(BigInteger)  # A37
     revenue_fen: Mapped[int] = mapped_column(BigInteger)
     expenditure_fen: Mapped[int] = mapped_column(BigInteger)

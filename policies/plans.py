@@ -30,17 +30,34 @@ from policies.operation_store import ExpertReviewRow, PlanRow, PlanVersionRow, S
 MODES = ("whole", "domain", "scenario")  # A4: whole authorization, by domain, by scenario
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "draft": {"edit": "draft", "submit": "in_review"},
-    "in_review": {"review": "in_review", "conclude_feasible": "reviewed", "conclude_infeasible": "draft",
-                  "change_infeasible": "approved"},
+    "in_review": {
+        "review": "in_review",
+        "conclude_feasible": "reviewed",
+        "conclude_infeasible": "draft",
+        "change_infeasible": "approved",
+    },
     "reviewed": {"approve": "approved", "reject": "rejected", "refuse_change": "approved"},
     "approved": {"major_change": "in_review"},
     "rejected": {},
 }
 # The 11 contents of A10 (text fields; the data scope and product list are structured, see ``validate_content``).
-TEXT_CONTENTS = ("necessity_feasibility", "operator_conditions", "data_description", "update_frequency",
-                 "quality_requirements", "operation_content", "safeguards", "schedule", "evaluation_criteria",
-                 "exit_plan", "asset_handling", "cost_revenue_sharing", "security_emergency", "rights_duties",
-                 "supervision_evaluation")
+TEXT_CONTENTS = (
+    "necessity_feasibility",
+    "operator_conditions",
+    "data_description",
+    "update_frequency",
+    "quality_requirements",
+    "operation_content",
+    "safeguards",
+    "schedule",
+    "evaluation_criteria",
+    "exit_plan",
+    "asset_handling",
+    "cost_revenue_sharing",
+    "security_emergency",
+    "rights_duties",
+    "supervision_evaluation",
+)
 MIN_REVIEWS = 3  # an expert committee: at least three members review each version
 REVIEW_GRADES = ("pass", "concern", "fail")
 RISK_GRADES = ("low", "medium", "high")
@@ -98,7 +115,9 @@ def next_state(state: str, action: str) -> str:
     try:
         return TRANSITIONS[state][action]
     except KeyError:
-        raise InvalidTransition(f"a {state} plan does not allow {action.replace('_', ' ')}", current_state=state)
+        raise InvalidTransition(
+            f"a {state} plan does not allow {action.replace('_', ' ')}", current_state=state
+        )
 
 
 def validate_content(content: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,21 +129,31 @@ def validate_content(content: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"the plan needs {name.replace('_', ' ')} (A10)", field=f"content.{name}")
         clean[name] = value.strip()
     datasets = content.get("datasets")
-    if not isinstance(datasets, (list, tuple)) or not datasets or not all(isinstance(d, str) for d in datasets):
-        raise InvalidInput("the plan's data scope names at least one catalog dataset (A10)", field="content.datasets")
+    if (
+        not isinstance(datasets, (list, tuple))
+        or not datasets
+        or not all(isinstance(d, str) for d in datasets)
+    ):
+        raise InvalidInput(
+            "the plan's data scope names at least one catalog dataset (A10)", field="content.datasets"
+        )
     clean["datasets"] = sorted(set(datasets))
     products = {cls: list(content.get(f"{cls}_products") or []) for cls in ("public_good", "industry")}
     if not any(products.values()):
-        raise InvalidInput("the plan lists at least one product or service, as public_good or industry (A10)",
-                           field="content.public_good_products")
+        raise InvalidInput(
+            "the plan lists at least one product or service, as public_good or industry (A10)",
+            field="content.public_good_products",
+        )
     for cls, items in products.items():
         if not all(isinstance(p, str) and p.strip() for p in items):
             raise InvalidInput("product names must be non-empty text", field=f"content.{cls}_products")
         clean[f"{cls}_products"] = [p.strip() for p in items]
     term = content.get("term_months")
     if not isinstance(term, int) or not 1 <= term <= MAX_TERM_MONTHS:
-        raise InvalidInput("term_months must be 1-36: an operating term is at most 3 years (A16)",
-                           field="content.term_months")
+        raise InvalidInput(
+            "term_months must be 1-36: an operating term is at most 3 years (A16)",
+            field="content.term_months",
+        )
     clean["term_months"] = term
     clean["other"] = str(content.get("other") or "").strip()
     return clean
@@ -134,29 +163,59 @@ def _mode(mode: str, mode_scope: str) -> tuple[str, str]:
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)} (A4)", field="mode")
     if mode != "whole" and not mode_scope.strip():
-        raise InvalidInput("an authorization by domain or by scenario names its domain or scenario (A4)",
-                           field="mode_scope")
+        raise InvalidInput(
+            "an authorization by domain or by scenario names its domain or scenario (A4)", field="mode_scope"
+        )
     return mode, mode_scope.strip() if mode != "whole" else ""
 
 
-def create(session: Session, *, name: str, mode: str, mode_scope: str, content: Mapping[str, Any],
-           actor_id: str, now: datetime) -> Plan:
+def create(
+    session: Session,
+    *,
+    name: str,
+    mode: str,
+    mode_scope: str,
+    content: Mapping[str, Any],
+    actor_id: str,
+    now: datetime,
+) -> Plan:
     if not name.strip():
         raise InvalidInput("the plan needs a name", field="name")
     mode, mode_scope = _mode(mode, mode_scope)
     clean = validate_content(content)
-    row = PlanRow(name=name.strip(), mode=mode, mode_scope=mode_scope, state="draft", current_version=1,
-                  approved_version=None, state_reason="", created_by=actor_id, created_at=now, updated_at=now)
+    row = PlanRow(
+        name=name.strip(),
+        mode=mode,
+        mode_scope=mode_scope,
+        state="draft",
+        current_version=1,
+        approved_version=None,
+        state_reason="",
+        created_by=actor_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
-    session.add(PlanVersionRow(plan_id=row.id, version=1, content=_dump(clean), change_reason="created",
-                               created_at=now))
+    session.add(
+        PlanVersionRow(
+            plan_id=row.id, version=1, content=_dump(clean), change_reason="created", created_at=now
+        )
+    )
     session.flush()
     return load(session, row.id)
 
 
-def edit(session: Session, plan_id: str, *, name: str | None, mode: str | None, mode_scope: str | None,
-         content: Mapping[str, Any] | None, now: datetime) -> Plan:
+def edit(
+    session: Session,
+    plan_id: str,
+    *,
+    name: str | None,
+    mode: str | None,
+    mode_scope: str | None,
+    content: Mapping[str, Any] | None,
+    now: datetime,
+) -> Plan:
     """Edit a draft in place (never an approved plan: that takes a major change, A13)."""
     row = _row(session, plan_id)
     next_state(row.state, "edit")
@@ -165,7 +224,9 @@ def edit(session: Session, plan_id: str, *, name: str | None, mode: str | None, 
             raise InvalidInput("the plan needs a name", field="name")
         row.name = name.strip()
     if mode is not None or mode_scope is not None:
-        row.mode, row.mode_scope = _mode(mode or row.mode, row.mode_scope if mode_scope is None else mode_scope)
+        row.mode, row.mode_scope = _mode(
+            mode or row.mode, row.mode_scope if mode_scope is None else mode_scope
+        )
     if content is not None:
         _version(session, row, row.current_version).content = _dump(validate_content(content))
     row.updated_at = now
@@ -186,27 +247,55 @@ def submit(session: Session, plan_id: str, now: datetime) -> Plan:
     return load(session, plan_id)
 
 
-def add_review(session: Session, plan_id: str, *, expert_name: str, expert_affiliation: str, compliance: str,
-               feasibility: str, security_risk: str, opinion: str, actor_id: str, now: datetime) -> Plan:
+def add_review(
+    session: Session,
+    plan_id: str,
+    *,
+    expert_name: str,
+    expert_affiliation: str,
+    compliance: str,
+    feasibility: str,
+    security_risk: str,
+    opinion: str,
+    actor_id: str,
+    now: datetime,
+) -> Plan:
     """Record one expert committee member's review of the version under review (A10-A12)."""
     row = _row(session, plan_id)
     next_state(row.state, "review")
-    for field, value, allowed in (("compliance", compliance, REVIEW_GRADES), ("feasibility", feasibility,
-                                  REVIEW_GRADES), ("security_risk", security_risk, RISK_GRADES)):
+    for field, value, allowed in (
+        ("compliance", compliance, REVIEW_GRADES),
+        ("feasibility", feasibility, REVIEW_GRADES),
+        ("security_risk", security_risk, RISK_GRADES),
+    ):
         if value not in allowed:
             raise InvalidInput(f"{field} must be one of {', '.join(allowed)}", field=field)
     if not expert_name.strip():
         raise InvalidInput("the expert needs a name", field="expert_name")
     if not opinion.strip():
         raise InvalidInput("the review needs an opinion", field="opinion")
-    if session.scalar(select(ExpertReviewRow.id).where(
-            ExpertReviewRow.plan_id == plan_id, ExpertReviewRow.plan_version == row.current_version,
-            ExpertReviewRow.expert_name == expert_name.strip())):
+    if session.scalar(
+        select(ExpertReviewRow.id).where(
+            ExpertReviewRow.plan_id == plan_id,
+            ExpertReviewRow.plan_version == row.current_version,
+            ExpertReviewRow.expert_name == expert_name.strip(),
+        )
+    ):
         raise Conflict("this expert already reviewed this version", field="expert_name")
-    session.add(ExpertReviewRow(plan_id=plan_id, plan_version=row.current_version, expert_name=expert_name.strip(),
-                                expert_affiliation=expert_affiliation.strip(), compliance=compliance,
-                                feasibility=feasibility, security_risk=security_risk, opinion=opinion.strip(),
-                                recorded_by=actor_id, created_at=now))
+    session.add(
+        ExpertReviewRow(
+            plan_id=plan_id,
+            plan_version=row.current_version,
+            expert_name=expert_name.strip(),
+            expert_affiliation=expert_affiliation.strip(),
+            compliance=compliance,
+            feasibility=feasibility,
+            security_risk=security_risk,
+            opinion=opinion.strip(),
+            recorded_by=actor_id,
+            created_at=now,
+        )
+    )
     row.updated_at = now
     session.flush()
     return load(session, plan_id)
@@ -224,20 +313,29 @@ def conclude(session: Session, plan_id: str, *, conclusion: str, reason: str, no
     if not reason.strip():
         raise InvalidInput("the conclusion needs a reason", field="reason")
     is_change = row.approved_version is not None
-    action = ("conclude_feasible" if conclusion == "feasible"
-              else "change_infeasible" if is_change else "conclude_infeasible")
+    action = (
+        "conclude_feasible"
+        if conclusion == "feasible"
+        else "change_infeasible"
+        if is_change
+        else "conclude_infeasible"
+    )
     next_state(row.state, action)
     reviews = _reviews(session, plan_id, row.current_version)
     if conclusion == "feasible":
         if len(reviews) < MIN_REVIEWS:
-            raise Conflict(f"the expert committee needs at least {MIN_REVIEWS} reviews; this version has "
-                           f"{len(reviews)}", field="conclusion")
+            raise Conflict(
+                f"the expert committee needs at least {MIN_REVIEWS} reviews; this version has {len(reviews)}",
+                field="conclusion",
+            )
         if any(r.compliance == "fail" for r in reviews):
-            raise Conflict("an expert found the plan non-compliant: it cannot be concluded feasible",
-                           field="conclusion")
+            raise Conflict(
+                "an expert found the plan non-compliant: it cannot be concluded feasible", field="conclusion"
+            )
         if any(r.security_risk == "high" for r in reviews):
-            raise Conflict("an expert rated the security risk high: it cannot be concluded feasible",
-                           field="conclusion")
+            raise Conflict(
+                "an expert rated the security risk high: it cannot be concluded feasible", field="conclusion"
+            )
         if sum(r.feasibility == "pass" for r in reviews) * 2 <= len(reviews):
             raise Conflict("a majority of the experts must find the plan feasible", field="conclusion")
     version = _version(session, row, row.current_version)
@@ -269,8 +367,9 @@ def reject(session: Session, plan_id: str, *, reason: str, now: datetime) -> Pla
     return load(session, plan_id)
 
 
-def major_change(session: Session, plan_id: str, *, content: Mapping[str, Any], reason: str, actor_id: str,
-                 now: datetime) -> Plan:
+def major_change(
+    session: Session, plan_id: str, *, content: Mapping[str, Any], reason: str, actor_id: str, now: datetime
+) -> Plan:
     """A major change of an approved plan: the next version goes through review and approval again (A13)."""
     row = _row(session, plan_id)
     if not reason.strip():
@@ -278,8 +377,15 @@ def major_change(session: Session, plan_id: str, *, content: Mapping[str, Any], 
     clean = validate_content(content)
     _move(row, "major_change", reason.strip(), now)
     row.current_version += 1
-    session.add(PlanVersionRow(plan_id=row.id, version=row.current_version, content=_dump(clean),
-                               change_reason=reason.strip(), created_at=now))
+    session.add(
+        PlanVersionRow(
+            plan_id=row.id,
+            version=row.current_version,
+            content=_dump(clean),
+            change_reason=reason.strip(),
+            created_at=now,
+        )
+    )
     session.flush()
     return load(session, plan_id)
 
@@ -288,8 +394,10 @@ def in_force(session: Session, plan_id: str) -> tuple[Plan, int, Mapping[str, An
     """The plan, its approved version number and that version's content; refuses a plan never approved."""
     plan = load(session, plan_id)
     if plan.approved_version is None:
-        raise InvalidTransition("the plan has not been approved; agreements and selections need an approved "
-                                "plan (A13)", current_state=plan.state)
+        raise InvalidTransition(
+            "the plan has not been approved; agreements and selections need an approved plan (A13)",
+            current_state=plan.state,
+        )
     content = json.loads(_version(session, _row(session, plan_id), plan.approved_version).content)
     return plan, plan.approved_version, content
 
@@ -297,12 +405,22 @@ def in_force(session: Session, plan_id: str) -> tuple[Plan, int, Mapping[str, An
 def load(session: Session, plan_id: str) -> Plan:
     row = _row(session, plan_id)
     version = _version(session, row, row.current_version)
-    return Plan(id=row.id, name=row.name, mode=row.mode, mode_scope=row.mode_scope, state=row.state,
-                state_reason=row.state_reason, current_version=row.current_version,
-                approved_version=row.approved_version, content=json.loads(version.content),
-                conclusion=version.conclusion, conclusion_reason=version.conclusion_reason,
-                approved_on=version.approved_on, approval_reference=version.approval_reference,
-                reviews=tuple(_reviews(session, plan_id, row.current_version)))
+    return Plan(
+        id=row.id,
+        name=row.name,
+        mode=row.mode,
+        mode_scope=row.mode_scope,
+        state=row.state,
+        state_reason=row.state_reason,
+        current_version=row.current_version,
+        approved_version=row.approved_version,
+        content=json.loads(version.content),
+        conclusion=version.conclusion,
+        conclusion_reason=version.conclusion_reason,
+        approved_on=version.approved_on,
+        approval_reference=version.approval_reference,
+        reviews=tuple(_reviews(session, plan_id, row.current_version)),
+    )
 
 
 def list_plans(session: Session) -> list[Plan]:
@@ -310,11 +428,24 @@ def list_plans(session: Session) -> list[Plan]:
 
 
 def _reviews(session: Session, plan_id: str, version: int) -> list[Review]:
-    rows = session.scalars(select(ExpertReviewRow).where(ExpertReviewRow.plan_id == plan_id,
-                                                         ExpertReviewRow.plan_version == version)
-                           .order_by(ExpertReviewRow.created_at, ExpertReviewRow.expert_name))
-    return [Review(r.id, r.plan_version, r.expert_name, r.expert_affiliation, r.compliance, r.feasibility,
-                   r.security_risk, r.opinion) for r in rows]
+    rows = session.scalars(
+        select(ExpertReviewRow)
+        .where(ExpertReviewRow.plan_id == plan_id, ExpertReviewRow.plan_version == version)
+        .order_by(ExpertReviewRow.created_at, ExpertReviewRow.expert_name)
+    )
+    return [
+        Review(
+            r.id,
+            r.plan_version,
+            r.expert_name,
+            r.expert_affiliation,
+            r.compliance,
+            r.feasibility,
+            r.security_risk,
+            r.opinion,
+        )
+        for r in rows
+    ]
 
 
 def _row(session: Session, plan_id: str) -> PlanRow:
@@ -325,8 +456,9 @@ def _row(session: Session, plan_id: str) -> PlanRow:
 
 
 def _version(session: Session, row: PlanRow, version: int) -> PlanVersionRow:
-    return session.scalar(select(PlanVersionRow).where(PlanVersionRow.plan_id == row.id,
-                                                       PlanVersionRow.version == version))
+    return session.scalar(
+        select(PlanVersionRow).where(PlanVersionRow.plan_id == row.id, PlanVersionRow.version == version)
+    )
 
 
 def _dump(value: Any) -> str:
@@ -335,9 +467,19 @@ def _dump(value: Any) -> str:
 
 # --- operator selection (A14-A15) ----------------------------------------------------------------------------
 
-def select_operator(session: Session, plan_id: str, *, operator_org_id: str, method: str,
-                    checks: Mapping[str, bool], notes: str, actor_id: str, today: date,
-                    now: datetime) -> Selection:
+
+def select_operator(
+    session: Session,
+    plan_id: str,
+    *,
+    operator_org_id: str,
+    method: str,
+    checks: Mapping[str, bool],
+    notes: str,
+    actor_id: str,
+    today: date,
+    now: datetime,
+) -> Selection:
     """Record how the operator was selected; every capability check of A15 must hold."""
     in_force(session, plan_id)
     if method not in SELECTION_METHODS:
@@ -347,11 +489,21 @@ def select_operator(session: Session, plan_id: str, *, operator_org_id: str, met
         raise InvalidInput(f"unknown checks; expected {', '.join(SELECTION_CHECKS)}", field="checks")
     failed = [c for c in SELECTION_CHECKS if checks.get(c) is not True]
     if failed:
-        raise Conflict(f"the operator does not meet the selection requirements (A15): {', '.join(failed)}",
-                       field="checks", failed_checks=failed)
-    row = SelectionRow(plan_id=plan_id, operator_org_id=operator_org_id, method=method,
-                       checks=_dump({c: True for c in SELECTION_CHECKS}), notes=notes.strip(), selected_on=today,
-                       recorded_by=actor_id, created_at=now)
+        raise Conflict(
+            f"the operator does not meet the selection requirements (A15): {', '.join(failed)}",
+            field="checks",
+            failed_checks=failed,
+        )
+    row = SelectionRow(
+        plan_id=plan_id,
+        operator_org_id=operator_org_id,
+        method=method,
+        checks=_dump({c: True for c in SELECTION_CHECKS}),
+        notes=notes.strip(),
+        selected_on=today,
+        recorded_by=actor_id,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return _selection(row)
@@ -366,10 +518,21 @@ def get_selection(session: Session, selection_id: str) -> Selection:
 
 def selections(session: Session, plan_id: str) -> list[Selection]:
     _row(session, plan_id)
-    return [_selection(r) for r in session.scalars(select(SelectionRow).where(SelectionRow.plan_id == plan_id)
-                                                   .order_by(SelectionRow.created_at))]
+    return [
+        _selection(r)
+        for r in session.scalars(
+            select(SelectionRow).where(SelectionRow.plan_id == plan_id).order_by(SelectionRow.created_at)
+        )
+    ]
 
 
 def _selection(row: SelectionRow) -> Selection:
-    return Selection(id=row.id, plan_id=row.plan_id, operator_org_id=row.operator_org_id, method=row.method,
-                     checks=json.loads(row.checks), notes=row.notes, selected_on=row.selected_on)
+    return Selection(
+        id=row.id,
+        plan_id=row.plan_id,
+        operator_org_id=row.operator_org_id,
+        method=row.method,
+        checks=json.loads(row.checks),
+        notes=row.notes,
+        selected_on=row.selected_on,
+    )

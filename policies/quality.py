@@ -100,18 +100,40 @@ def _text(value: str, field: str, what: str) -> str:
     return value.strip()
 
 
-def report(session: Session, *, dataset: str, table: str | None, column: str | None, reporter_org_id: str,
-           source_org_id: str, category: str, description: str, today: date, now: datetime) -> Issue:
+def report(
+    session: Session,
+    *,
+    dataset: str,
+    table: str | None,
+    column: str | None,
+    reporter_org_id: str,
+    source_org_id: str,
+    category: str,
+    description: str,
+    today: date,
+    now: datetime,
+) -> Issue:
     """The caller has resolved ``dataset``/``table``/``column`` against the catalog and its source department."""
     if category not in CATEGORIES:
         raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     if column is not None and table is None:
         raise InvalidInput("a column is named together with its table", field="table")
-    row = QualityIssueRow(dataset=dataset, table_name=table, column_name=column, reporter_org_id=reporter_org_id,
-                          source_org_id=source_org_id, category=category,
-                          description=_text(description, "description", "a description"), state="open",
-                          reported_on=today, answer_due=add_working_days(today, ANSWER_WORKING_DAYS), answer="",
-                          outcome="", created_at=now, updated_at=now)
+    row = QualityIssueRow(
+        dataset=dataset,
+        table_name=table,
+        column_name=column,
+        reporter_org_id=reporter_org_id,
+        source_org_id=source_org_id,
+        category=category,
+        description=_text(description, "description", "a description"),
+        state="open",
+        reported_on=today,
+        answer_due=add_working_days(today, ANSWER_WORKING_DAYS),
+        answer="",
+        outcome="",
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
     return issue(session, row.id)
@@ -140,17 +162,24 @@ def escalate(session: Session, issue_id: str, *, today: date, now: datetime) -> 
     row = _issue_row(session, issue_id)
     state = _next(ISSUE_TRANSITIONS, "quality issue", row.state, "escalate")
     if today <= row.answer_due:
-        raise Conflict(f"the source department has until {row.answer_due.isoformat()} to answer", field="issue_id",
-                       answer_due=row.answer_due.isoformat())
+        raise Conflict(
+            f"the source department has until {row.answer_due.isoformat()} to answer",
+            field="issue_id",
+            answer_due=row.answer_due.isoformat(),
+        )
     row.state, row.updated_at = state, now
     session.flush()
     return issue(session, issue_id)
 
 
 def escalate_overdue(session: Session, *, today: date, now: datetime) -> list[str]:
-    ids = list(session.scalars(select(QualityIssueRow.id).where(QualityIssueRow.state == "open",
-                                                                QualityIssueRow.answer_due < today)
-                               .order_by(QualityIssueRow.answer_due)))
+    ids = list(
+        session.scalars(
+            select(QualityIssueRow.id)
+            .where(QualityIssueRow.state == "open", QualityIssueRow.answer_due < today)
+            .order_by(QualityIssueRow.answer_due)
+        )
+    )
     for issue_id in ids:
         escalate(session, issue_id, today=today, now=now)
     return ids
@@ -166,33 +195,61 @@ def resolve(session: Session, issue_id: str, *, outcome: str, now: datetime) -> 
     return issue(session, issue_id)
 
 
-def dispute_answer(session: Session, issue_id: str, *, description: str, today: date, now: datetime) -> Dispute:
+def dispute_answer(
+    session: Session, issue_id: str, *, description: str, today: date, now: datetime
+) -> Dispute:
     """The reporter does not accept the answer: a quality dispute against the source department (A33)."""
     row = _issue_row(session, issue_id)
     state = _next(ISSUE_TRANSITIONS, "quality issue", row.state, "dispute")
     row.state, row.updated_at = state, now
-    return raise_dispute(session, raised_by_org_id=row.reporter_org_id, against_org_id=row.source_org_id,
-                         subject="quality", description=description, quality_issue_id=row.id, today=today, now=now)
+    return raise_dispute(
+        session,
+        raised_by_org_id=row.reporter_org_id,
+        against_org_id=row.source_org_id,
+        subject="quality",
+        description=description,
+        quality_issue_id=row.id,
+        today=today,
+        now=now,
+    )
 
 
-def raise_dispute(session: Session, *, raised_by_org_id: str, against_org_id: str, subject: str,
-                  description: str, quality_issue_id: str | None, today: date, now: datetime) -> Dispute:
+def raise_dispute(
+    session: Session,
+    *,
+    raised_by_org_id: str,
+    against_org_id: str,
+    subject: str,
+    description: str,
+    quality_issue_id: str | None,
+    today: date,
+    now: datetime,
+) -> Dispute:
     if subject not in SUBJECTS:
         raise InvalidInput(f"subject must be one of {', '.join(SUBJECTS)}", field="subject")
     if raised_by_org_id == against_org_id:
         raise InvalidInput("a dispute is between two organizations", field="against")
-    row = DisputeRow(quality_issue_id=quality_issue_id, raised_by_org_id=raised_by_org_id,
-                     against_org_id=against_org_id, subject=subject,
-                     description=_text(description, "description", "a description"), state="open", raised_on=today,
-                     coordination_due=add_working_days(today, COORDINATION_WORKING_DAYS), outcome="",
-                     created_at=now, updated_at=now)
+    row = DisputeRow(
+        quality_issue_id=quality_issue_id,
+        raised_by_org_id=raised_by_org_id,
+        against_org_id=against_org_id,
+        subject=subject,
+        description=_text(description, "description", "a description"),
+        state="open",
+        raised_on=today,
+        coordination_due=add_working_days(today, COORDINATION_WORKING_DAYS),
+        outcome="",
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
     return dispute(session, row.id)
 
 
-def _close_dispute(session: Session, dispute_id: str, action: str, outcome: str, today: date,
-                   now: datetime) -> Dispute:
+def _close_dispute(
+    session: Session, dispute_id: str, action: str, outcome: str, today: date, now: datetime
+) -> Dispute:
     row = _dispute_row(session, dispute_id)
     state = _next(DISPUTE_TRANSITIONS, "dispute", row.state, action)
     row.outcome = _text(outcome, "outcome", "an outcome")
@@ -227,26 +284,51 @@ def decide(session: Session, dispute_id: str, *, outcome: str, today: date, now:
 
 def issue(session: Session, issue_id: str) -> Issue:
     r = _issue_row(session, issue_id)
-    return Issue(id=r.id, dataset=r.dataset, table=r.table_name, column=r.column_name,
-                 reporter_org_id=r.reporter_org_id, source_org_id=r.source_org_id, category=r.category,
-                 description=r.description, state=r.state, reported_on=r.reported_on, answer_due=r.answer_due,
-                 answer=r.answer, answered_on=r.answered_on, outcome=r.outcome)
+    return Issue(
+        id=r.id,
+        dataset=r.dataset,
+        table=r.table_name,
+        column=r.column_name,
+        reporter_org_id=r.reporter_org_id,
+        source_org_id=r.source_org_id,
+        category=r.category,
+        description=r.description,
+        state=r.state,
+        reported_on=r.reported_on,
+        answer_due=r.answer_due,
+        answer=r.answer,
+        answered_on=r.answered_on,
+        outcome=r.outcome,
+    )
 
 
 def dispute(session: Session, dispute_id: str) -> Dispute:
     r = _dispute_row(session, dispute_id)
-    return Dispute(id=r.id, quality_issue_id=r.quality_issue_id, raised_by_org_id=r.raised_by_org_id,
-                   against_org_id=r.against_org_id, subject=r.subject, description=r.description, state=r.state,
-                   raised_on=r.raised_on, coordination_due=r.coordination_due, outcome=r.outcome,
-                   closed_on=r.closed_on)
+    return Dispute(
+        id=r.id,
+        quality_issue_id=r.quality_issue_id,
+        raised_by_org_id=r.raised_by_org_id,
+        against_org_id=r.against_org_id,
+        subject=r.subject,
+        description=r.description,
+        state=r.state,
+        raised_on=r.raised_on,
+        coordination_due=r.coordination_due,
+        outcome=r.outcome,
+        closed_on=r.closed_on,
+    )
 
 
-def list_issues(session: Session, *, organization_id: str | None = None, overdue_on: date | None = None) -> list[Issue]:
+def list_issues(
+    session: Session, *, organization_id: str | None = None, overdue_on: date | None = None
+) -> list[Issue]:
     """Issues the organization reported or must answer (all, if None); only overdue ones with ``overdue_on``."""
     query = select(QualityIssueRow.id).order_by(QualityIssueRow.reported_on, QualityIssueRow.created_at)
     if organization_id is not None:
-        query = query.where((QualityIssueRow.reporter_org_id == organization_id)
-                            | (QualityIssueRow.source_org_id == organization_id))
+        query = query.where(
+            (QualityIssueRow.reporter_org_id == organization_id)
+            | (QualityIssueRow.source_org_id == organization_id)
+        )
     if overdue_on is not None:
         query = query.where(QualityIssueRow.state == "open", QualityIssueRow.answer_due < overdue_on)
     return [issue(session, i) for i in session.scalars(query)]
@@ -255,8 +337,9 @@ def list_issues(session: Session, *, organization_id: str | None = None, overdue
 def list_disputes(session: Session, *, organization_id: str | None = None) -> list[Dispute]:
     query = select(DisputeRow.id).order_by(DisputeRow.raised_on, DisputeRow.created_at)
     if organization_id is not None:
-        query = query.where((DisputeRow.raised_by_org_id == organization_id)
-                            | (DisputeRow.against_org_id == organization_id))
+        query = query.where(
+            (DisputeRow.raised_by_org_id == organization_id) | (DisputeRow.against_org_id == organization_id)
+        )
     return [dispute(session, d) for d in session.scalars(query)]
 
 

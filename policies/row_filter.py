@@ -17,9 +17,28 @@ import sqlglot
 from sqlglot import exp
 
 ALLOWED = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.And, exp.Or, exp.Not,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Like, exp.ILike, exp.Is,
-    exp.Neg, exp.Tuple,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Paren,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Is,
+    exp.Neg,
+    exp.Tuple,
 )
 
 
@@ -33,8 +52,10 @@ def row_filter(predicate: str, columns: set[str]) -> str:
         raise ValueError("row filter is not a valid SQL predicate")
     for node in tree.walk():
         if not isinstance(node, ALLOWED):
-            raise ValueError("row filter may use only columns, literals, comparisons, AND/OR/NOT, IN, BETWEEN, "
-                             "LIKE and IS NULL")
+            raise ValueError(
+                "row filter may use only columns, literals, comparisons, AND/OR/NOT, IN, BETWEEN, "
+                "LIKE and IS NULL"
+            )
         if isinstance(node, exp.Column) and (node.table or node.name.lower() not in columns):
             raise ValueError("row filter names a column that is not in the table")
     return tree.sql(dialect="duckdb")

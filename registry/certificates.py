@@ -46,7 +46,9 @@ def _digits(year: str, letter: str, serial: str) -> str:
 def make_code(year: int, subject_type: str, serial: int) -> str:
     letter = TYPE_LETTER[subject_type]
     year_text, serial_text = f"{year:04d}", f"{serial:06d}"
-    return f"{PREFIX}-{year_text}-{letter}-{serial_text}-{_check_char(_digits(year_text, letter, serial_text))}"
+    return (
+        f"{PREFIX}-{year_text}-{letter}-{serial_text}-{_check_char(_digits(year_text, letter, serial_text))}"
+    )
 
 
 def code_is_valid(code: str) -> bool:
@@ -59,6 +61,7 @@ def code_is_valid(code: str) -> bool:
 
 # --- signing key ---------------------------------------------------------------------------------------------
 
+
 def key_path(settings: Settings) -> Path:
     return settings.data_dir / "keys" / "registry-ed25519.pem"
 
@@ -68,9 +71,9 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
     path = key_path(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption())
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process created it first: use theirs
@@ -86,7 +89,9 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
@@ -111,6 +116,7 @@ def verify(public: Ed25519PublicKey, document: str, signature_hex: str) -> bool:
 
 
 # --- QR code -------------------------------------------------------------------------------------------------
+
 
 def qr_svg(url: str) -> bytes:
     """An SVG QR code of ``url`` (the public verification endpoint); pure Python, no imaging library."""

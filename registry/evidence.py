@@ -56,11 +56,14 @@ def _file_digests(path: Path, with_sm3: bool) -> tuple[str, str | None, int]:
     return sha.hexdigest(), sm3.hexdigest() if sm3 is not None else None, size
 
 
-def compute(subject_type: str, subject_id: str, files: Mapping[str, Path], *, with_sm3: bool = False) -> Evidence:
+def compute(
+    subject_type: str, subject_id: str, files: Mapping[str, Path], *, with_sm3: bool = False
+) -> Evidence:
     """Evidence over ``files`` (table name -> stored Parquet file) of one subject."""
     if not files:
-        raise InvalidInput("there is no stored data to evidence: upload and confirm at least one table",
-                           field="dataset")
+        raise InvalidInput(
+            "there is no stored data to evidence: upload and confirm at least one table", field="dataset"
+        )
     if with_sm3 and not sm3_available():
         raise InvalidInput("SM3 is not available in this Python build", field="algorithm")
     tables, sm3_files = [], {}
@@ -69,8 +72,15 @@ def compute(subject_type: str, subject_id: str, files: Mapping[str, Path], *, wi
         sha, sm3, size = _file_digests(path, with_sm3)
         meta = pq.read_metadata(path)
         schema = meta.schema.to_arrow_schema()
-        tables.append({"table": name, "rows": meta.num_rows, "bytes": size, "sha256": sha,
-                       "schema": [{"name": f.name, "type": str(f.type)} for f in schema]})
+        tables.append(
+            {
+                "table": name,
+                "rows": meta.num_rows,
+                "bytes": size,
+                "sha256": sha,
+                "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
+            }
+        )
         if sm3 is not None:
             sm3_files[name] = sm3
     # The SHA-256 digest covers the manifest alone, so it does not depend on whether SM3 is configured;
@@ -83,11 +93,18 @@ def compute(subject_type: str, subject_id: str, files: Mapping[str, Path], *, wi
         shown = manifest_sm3
     else:
         shown = manifest
-    return Evidence(sha256=hashlib.sha256(canonical(manifest).encode()).hexdigest(), sm3=sm3_digest, manifest=shown)
+    return Evidence(
+        sha256=hashlib.sha256(canonical(manifest).encode()).hexdigest(), sm3=sm3_digest, manifest=shown
+    )
 
 
-def check_third_party(third_party_org: str, *, registrants: Iterable[str], registrars: Iterable[str],
-                      affiliations: Iterable[str]) -> None:
+def check_third_party(
+    third_party_org: str,
+    *,
+    registrants: Iterable[str],
+    registrars: Iterable[str],
+    affiliations: Iterable[str],
+) -> None:
     """R12: a third party may not be the registrant, the registration institution, or affiliated with either.
 
     ``affiliations`` are the organizations declared overlapping, subordinate or affiliated with the third
@@ -105,6 +122,8 @@ def check_third_party(third_party_org: str, *, registrants: Iterable[str], regis
     if third_party_org in registrar_set:
         raise Forbidden("the evidence institution may not be the registration institution (R12)")
     if related & registrant_set:
-        raise Forbidden("the evidence institution is affiliated with the registrant (R12)", field="registrant")
+        raise Forbidden(
+            "the evidence institution is affiliated with the registrant (R12)", field="registrant"
+        )
     if related & registrar_set:
         raise Forbidden("the evidence institution is affiliated with the registration institution (R12)")

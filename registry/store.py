@@ -40,7 +40,9 @@ class ApplicationRow(Base):
     kind: Mapped[str] = mapped_column(String(20))  # first | change | correction | cancellation (R16)
     subject_type: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(String(100), index=True)
-    certificate_code: Mapped[str | None] = mapped_column(String(40))  # target of change/correction/cancellation
+    certificate_code: Mapped[str | None] = mapped_column(
+        String(40)
+    )  # target of change/correction/cancellation
     state: Mapped[str] = mapped_column(String(20), index=True)
     content: Mapped[str] = mapped_column(Text)  # JSON of the registration content
     evidence_id: Mapped[str | None] = mapped_column(ForeignKey("registry_evidence.id"))

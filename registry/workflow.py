@@ -79,8 +79,10 @@ def actor_of(action: str) -> str:
 
 def table() -> list[dict[str, object]]:
     """The transition table for documentation and the API."""
-    return [{"action": t.action, "from": t.source, "to": t.target, "actor": t.actor, "kinds": list(t.kinds)}
-            for t in TRANSITIONS]
+    return [
+        {"action": t.action, "from": t.source, "to": t.target, "actor": t.actor, "kinds": list(t.kinds)}
+        for t in TRANSITIONS
+    ]
 
 
 # Certificate versions: (state, action) -> state. "expired" is not stored: an issued version past its

@@ -50,8 +50,12 @@ def _default_client_factory():
 
 
 class DockerRunner:
-    def __init__(self, settings: SandboxSettings, client_factory: Callable[[], Any] | None = None,
-                 job_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        client_factory: Callable[[], Any] | None = None,
+        job_root: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.client_factory = client_factory or _default_client_factory
         self.job_root = Path(job_root) if job_root else None
@@ -63,8 +67,16 @@ class DockerRunner:
         memory = f"{spec.memory_mb + 512}m"  # DuckDB's memory_limit + the interpreter and Arrow buffers
         return {
             "image": self.settings.docker_image,
-            "command": ["python", "-I", "-B", WORKER_DEST, "--spec", f"{JOB_DEST}/spec.json",
-                        "--out", f"{JOB_DEST}/result.arrow"],
+            "command": [
+                "python",
+                "-I",
+                "-B",
+                WORKER_DEST,
+                "--spec",
+                f"{JOB_DEST}/spec.json",
+                "--out",
+                f"{JOB_DEST}/result.arrow",
+            ],
             "name": f"shuyu-job-{_safe_name(spec.job_id)}",
             "detach": True,
             "auto_remove": False,  # removed explicitly after the logs (stderr) are read
@@ -92,13 +104,22 @@ class DockerRunner:
 
     def job_payload(self, spec: RunSpec) -> bytes:
         root = Path(spec.scoped.root).resolve()
-        tables = [[d, t, f"{DATA_DEST}/{Path(p).resolve().relative_to(root).as_posix()}"]
-                  for (d, t), p in sorted(spec.scoped.tables.items())]
-        return json.dumps({
-            "sql": spec.sql, "tables": tables, "memory_mb": spec.memory_mb, "threads": spec.threads,
-            "max_temp_mb": spec.max_temp_mb, "max_rows": spec.max_output_rows,
-            "data_dir": DATA_DEST, "temp_dir": "/tmp/duckdb",
-        }).encode()
+        tables = [
+            [d, t, f"{DATA_DEST}/{Path(p).resolve().relative_to(root).as_posix()}"]
+            for (d, t), p in sorted(spec.scoped.tables.items())
+        ]
+        return json.dumps(
+            {
+                "sql": spec.sql,
+                "tables": tables,
+                "memory_mb": spec.memory_mb,
+                "threads": spec.threads,
+                "max_temp_mb": spec.max_temp_mb,
+                "max_rows": spec.max_output_rows,
+                "data_dir": DATA_DEST,
+                "temp_dir": "/tmp/duckdb",
+            }
+        ).encode()
 
     # -- engine ------------------------------------------------------------------------------------------
     def client(self):
@@ -108,8 +129,11 @@ class DockerRunner:
                 self._client.ping()
             except Exception as exc:  # docker.errors.DockerException and connection errors
                 self._client = None
-                raise SandboxUnavailable(f"the Docker engine is not reachable ({type(exc).__name__}); start "
-                                         "Docker or use sandbox.backend=process", backend="docker") from None
+                raise SandboxUnavailable(
+                    f"the Docker engine is not reachable ({type(exc).__name__}); start "
+                    "Docker or use sandbox.backend=process",
+                    backend="docker",
+                ) from None
         return self._client
 
     def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome:
@@ -142,8 +166,9 @@ class DockerRunner:
             code = container.wait(timeout=10).get("StatusCode", -1) if reason is None else -9
             err = container.logs(stdout=False, stderr=True)[-STDERR_CAP:]
             state = container.attrs.get("State", {}) if reason is None else {}
-            return self._outcome(spec, reason, code, err, job_dir / "result.arrow", start,
-                                 oom=bool(state.get("OOMKilled")))
+            return self._outcome(
+                spec, reason, code, err, job_dir / "result.arrow", start, oom=bool(state.get("OOMKilled"))
+            )
         finally:
             if container is not None:
                 try:
@@ -153,8 +178,15 @@ class DockerRunner:
             shutil.rmtree(job_dir, ignore_errors=True)
 
     @staticmethod
-    def _outcome(spec: RunSpec, reason: str | None, code: int, err: bytes, result: Path, start: float,
-                 oom: bool = False) -> RunOutcome:
+    def _outcome(
+        spec: RunSpec,
+        reason: str | None,
+        code: int,
+        err: bytes,
+        result: Path,
+        start: float,
+        oom: bool = False,
+    ) -> RunOutcome:
         wall_ms = (time.monotonic() - start) * 1000
         structured, peak = _worker_lines(err)
 
@@ -172,7 +204,9 @@ class DockerRunner:
         if structured is not None:
             return fail(*structured)
         if code != 0:
-            return fail("killed" if code in (137, -9) else "crashed", f"the container exited with status {code}")
+            return fail(
+                "killed" if code in (137, -9) else "crashed", f"the container exited with status {code}"
+            )
         try:
             if result.stat().st_size > spec.max_output_bytes:
                 return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
@@ -192,6 +226,9 @@ def _ulimits(spec: RunSpec) -> list:
     from docker.types import Ulimit
 
     cpu = int(spec.wall_seconds * max(spec.threads, 1)) + 10
-    return [Ulimit(name="cpu", soft=cpu, hard=cpu + 5), Ulimit(name="nofile", soft=1024, hard=1024),
-            Ulimit(name="core", soft=0, hard=0),
-            Ulimit(name="fsize", soft=spec.max_temp_mb << 20, hard=spec.max_temp_mb << 20)]
+    return [
+        Ulimit(name="cpu", soft=cpu, hard=cpu + 5),
+        Ulimit(name="nofile", soft=1024, hard=1024),
+        Ulimit(name="core", soft=0, hard=0),
+        Ulimit(name="fsize", soft=spec.max_temp_mb << 20, hard=spec.max_temp_mb << 20),
+    ]

@@ -80,10 +80,18 @@ def release(table: pa.Table, plan: Mapping[str, Any], random_state=None) -> tupl
         columns[name] = pa.array([cell[j] for cell in cells], pa.string())
     report_aggs = []
     for agg in plan["aggregates"]:
-        scales = [laplace_scale(measures[c]["sensitivity"], measures[c]["epsilon"]) for c in agg["measurements"]]
+        scales = [
+            laplace_scale(measures[c]["sensitivity"], measures[c]["epsilon"]) for c in agg["measurements"]
+        ]
         if agg["kind"] == "avg":
-            value, low, high = _average(noisy[agg["measurements"][0]], noisy[agg["measurements"][1]],
-                                        scales[0], scales[1], float(agg["lower"]), float(agg["upper"]))
+            value, low, high = _average(
+                noisy[agg["measurements"][0]],
+                noisy[agg["measurements"][1]],
+                scales[0],
+                scales[1],
+                float(agg["lower"]),
+                float(agg["upper"]),
+            )
         else:
             value = noisy[agg["measurements"][0]]
             half = scales[0] * _Z95
@@ -91,16 +99,28 @@ def release(table: pa.Table, plan: Mapping[str, Any], random_state=None) -> tupl
         columns[agg["output"]] = pa.array(value, pa.float64())
         columns[agg["output"] + "_ci_low"] = pa.array(low, pa.float64())
         columns[agg["output"] + "_ci_high"] = pa.array(high, pa.float64())
-        report_aggs.append({"output": agg["output"], "kind": agg["kind"], "epsilon": agg["epsilon"],
-                            "noise_scale": scales, "mechanism": "laplace"})
+        report_aggs.append(
+            {
+                "output": agg["output"],
+                "kind": agg["kind"],
+                "epsilon": agg["epsilon"],
+                "noise_scale": scales,
+                "mechanism": "laplace",
+            }
+        )
     ordered = [c for c in plan["released_columns"]]
     out = pa.table({c: columns[c] for c in ordered})
-    report = {"epsilon": plan["epsilon"], "mechanism": "laplace", "confidence": CONFIDENCE,
-              "max_contributions": plan["max_contributions"], "groups_released": len(cells),
-              "aggregates": report_aggs,
-              "interval_columns": "<column>_ci_low / <column>_ci_high hold the 95% interval of each noisy value",
-              "note": "every group of the declared key domain is released (no k-threshold under DP); asking "
-                      "again costs budget again"}
+    report = {
+        "epsilon": plan["epsilon"],
+        "mechanism": "laplace",
+        "confidence": CONFIDENCE,
+        "max_contributions": plan["max_contributions"],
+        "groups_released": len(cells),
+        "aggregates": report_aggs,
+        "interval_columns": "<column>_ci_low / <column>_ci_high hold the 95% interval of each noisy value",
+        "note": "every group of the declared key domain is released (no k-threshold under DP); asking "
+        "again costs budget again",
+    }
     return out, report
 
 

@@ -129,6 +129,7 @@ class GateReport:
 
 # ------------------------------------------------------------------------------------------------ gate
 
+
 def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     rows_in = table.num_rows
     visible = [i for i, name in enumerate(table.column_names) if not name.startswith(HIDDEN_PREFIX)]
@@ -148,7 +149,9 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
         problem = _unit_problem(table, policy)
         if problem:
             empty = out.slice(0, 0)
-            return empty, GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"), {}, False, None)
+            return empty, GateReport(
+                REJECTED, rows_in, 0, 0, (problem, "nothing was released"), {}, False, None
+            )
         try:
             units = _min_units(table, _unit_names(table, policy))
         except (pa.ArrowException, ValueError):
@@ -170,31 +173,50 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     if len(canonical_ipc_bytes(out)) > policy.max_bytes:
         out = _fit_bytes(out, policy.max_bytes)
         truncated = True
-        reasons.append(f"result truncated to {out.num_rows} rows to fit the size cap of {policy.max_bytes} bytes")
+        reasons.append(
+            f"result truncated to {out.num_rows} rows to fit the size cap of {policy.max_bytes} bytes"
+        )
 
     if out.num_rows == 0:
         # Say the same thing whether the query matched nothing or every row was withheld.
         rows_suppressed = 0
         if policy.is_aggregate and dp_report is None:
-            reasons.insert(0, f"no rows released; rows with fewer than k={policy.k} distinct privacy units "
-                              "are always withheld")
+            reasons.insert(
+                0,
+                f"no rows released; rows with fewer than k={policy.k} distinct privacy units "
+                "are always withheld",
+            )
     else:
         rows_suppressed = withheld
         if withheld:
-            reasons.insert(0, f"{withheld} row(s) with fewer than k={policy.k} distinct privacy units withheld")
+            reasons.insert(
+                0, f"{withheld} row(s) with fewer than k={policy.k} distinct privacy units withheld"
+            )
 
     pii, scan_failed = _scan(out)
     if pii or scan_failed:
-        reasons.append("possible personal information found: held for supervisor review" if pii else
-                       "the personal-information scan failed: held for supervisor review")
+        reasons.append(
+            "possible personal information found: held for supervisor review"
+            if pii
+            else "the personal-information scan failed: held for supervisor review"
+        )
         decision = HELD_FOR_REVIEW
     elif rows_suppressed or truncated:
         decision = PARTIALLY_SUPPRESSED
     else:
         decision = RELEASED
     digest = hashlib.sha256(canonical_ipc_bytes(out)).hexdigest()
-    return out, GateReport(decision, rows_in, out.num_rows, rows_suppressed, tuple(reasons), dict(pii),
-                           truncated, digest, dp_report)
+    return out, GateReport(
+        decision,
+        rows_in,
+        out.num_rows,
+        rows_suppressed,
+        tuple(reasons),
+        dict(pii),
+        truncated,
+        digest,
+        dp_report,
+    )
 
 
 def _unit_names(table: pa.Table, policy: GatePolicy) -> list[str]:
@@ -241,6 +263,7 @@ def _fit_bytes(table: pa.Table, max_bytes: int) -> pa.Table:
 
 # ------------------------------------------------------------------------------------------------ PII
 
+
 def _scan(table: pa.Table) -> tuple[Counter[str], bool]:
     try:
         from common.pii import scan_values
@@ -284,7 +307,11 @@ def _leaf_strings(value: Any) -> Iterable[str]:
         yield value
     elif isinstance(value, bytes):
         yield value.decode("utf-8", "replace")
-    elif isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= _MIN_NUMERIC_ID_DIGITS:
+    elif (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and len(str(abs(value))) >= _MIN_NUMERIC_ID_DIGITS
+    ):
         yield str(abs(value))
     elif isinstance(value, dict):
         for item in value.values():
@@ -295,6 +322,7 @@ def _leaf_strings(value: Any) -> Iterable[str]:
 
 
 # ------------------------------------------------------------------------------------------------ bytes
+
 
 def canonical_table(table: pa.Table) -> pa.Table:
     """No schema metadata, one chunk per column: the form the fingerprint is taken of."""

@@ -16,8 +16,9 @@ A job whose worker stopped heartbeating is failed with a reason, never half-rele
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -36,16 +37,39 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 ACTIVE = ("queued", "running")
 
 
-def submit(session: Session, *, organization_id: str, user_id: str, submitted_sql: str, checked_sql: str,
-           plan: Mapping[str, Any], now: datetime, queue_cap: int) -> JobRow:
-    waiting = session.scalar(select(func.count()).select_from(JobRow).where(
-        JobRow.organization_id == organization_id, JobRow.state.in_(ACTIVE)))
+def submit(
+    session: Session,
+    *,
+    organization_id: str,
+    user_id: str,
+    submitted_sql: str,
+    checked_sql: str,
+    plan: Mapping[str, Any],
+    now: datetime,
+    queue_cap: int,
+) -> JobRow:
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(JobRow)
+        .where(JobRow.organization_id == organization_id, JobRow.state.in_(ACTIVE))
+    )
     if waiting >= queue_cap:
-        raise RateLimited(f"your organization already has {waiting} jobs queued or running (limit {queue_cap}); "
-                          "wait for one to finish or cancel one", limit=queue_cap)
-    row = JobRow(organization_id=organization_id, submitted_by=user_id, state="queued",
-                 submitted_sql=submitted_sql, checked_sql=checked_sql, plan=json.dumps(plan, sort_keys=True),
-                 cancel_requested=False, attempts=0, created_at=now)
+        raise RateLimited(
+            f"your organization already has {waiting} jobs queued or running (limit {queue_cap}); "
+            "wait for one to finish or cancel one",
+            limit=queue_cap,
+        )
+    row = JobRow(
+        organization_id=organization_id,
+        submitted_by=user_id,
+        state="queued",
+        submitted_sql=submitted_sql,
+        checked_sql=checked_sql,
+        plan=json.dumps(plan, sort_keys=True),
+        cancel_requested=False,
+        attempts=0,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -78,17 +102,31 @@ def claim(session: Session, worker_id: str, now: datetime, per_org_limit: int) -
     On PostgreSQL candidates are locked with SKIP LOCKED so workers never wait on each other; on SQLite the
     conditional UPDATE (state still 'queued') makes the claim atomic.
     """
-    running = dict(session.execute(select(JobRow.organization_id, func.count()).where(
-        JobRow.state == "running").group_by(JobRow.organization_id)).all())
+    running = dict(
+        session.execute(
+            select(JobRow.organization_id, func.count())
+            .where(JobRow.state == "running")
+            .group_by(JobRow.organization_id)
+        ).all()
+    )
     query = select(JobRow).where(JobRow.state == "queued").order_by(JobRow.created_at).limit(20)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     for row in session.scalars(query):
         if running.get(row.organization_id, 0) >= per_org_limit:
             continue
-        claimed = session.execute(update(JobRow).where(JobRow.id == row.id, JobRow.state == "queued").values(
-            state="running", worker_id=worker_id, started_at=now, heartbeat_at=now,
-            attempts=JobRow.attempts + 1).execution_options(synchronize_session="fetch"))
+        claimed = session.execute(
+            update(JobRow)
+            .where(JobRow.id == row.id, JobRow.state == "queued")
+            .values(
+                state="running",
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=JobRow.attempts + 1,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
         if claimed.rowcount == 1:
             session.refresh(row)
             return row
@@ -97,14 +135,19 @@ def claim(session: Session, worker_id: str, now: datetime, per_org_limit: int) -
 
 def heartbeat(session: Session, job_id: str, worker_id: str, now: datetime) -> bool:
     """Refresh the heartbeat; returns True when cancellation was requested."""
-    session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.worker_id == worker_id,
-                                         JobRow.state == "running").values(heartbeat_at=now))
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.worker_id == worker_id, JobRow.state == "running")
+        .values(heartbeat_at=now)
+    )
     return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
 
 def request_cancel(session: Session, row: JobRow, now: datetime) -> JobRow:
     if row.state == "queued":
-        return transition(row, "cancelled", now, error_kind="cancelled", error_message="cancelled before it ran")
+        return transition(
+            row, "cancelled", now, error_kind="cancelled", error_message="cancelled before it ran"
+        )
     if row.state == "running":
         row.cancel_requested = True
         return row
@@ -114,10 +157,17 @@ def request_cancel(session: Session, row: JobRow, now: datetime) -> JobRow:
 def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> list[str]:
     """Fail running jobs whose worker stopped heartbeating (it died or the server restarted)."""
     cutoff = now - stale_after
-    rows = list(session.scalars(select(JobRow).where(JobRow.state == "running", JobRow.heartbeat_at < cutoff)))
+    rows = list(
+        session.scalars(select(JobRow).where(JobRow.state == "running", JobRow.heartbeat_at < cutoff))
+    )
     for row in rows:
-        transition(row, "failed", now, error_kind="worker_lost",
-                   error_message="the worker running this job stopped; nothing was released. Submit it again.")
+        transition(
+            row,
+            "failed",
+            now,
+            error_kind="worker_lost",
+            error_message="the worker running this job stopped; nothing was released. Submit it again.",
+        )
     return [row.id for row in rows]
 
 
@@ -129,5 +179,6 @@ def list_jobs(session: Session, organization_id: str | None, limit: int = 100) -
 
 
 def held(session: Session) -> list[JobRow]:
-    return list(session.scalars(select(JobRow).where(JobRow.state == "held_for_review")
-                                .order_by(JobRow.finished_at)))
+    return list(
+        session.scalars(select(JobRow).where(JobRow.state == "held_for_review").order_by(JobRow.finished_at))
+    )

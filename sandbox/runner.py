@@ -26,9 +26,9 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import weakref
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +77,26 @@ class RunSpec:
     max_output_bytes: int
 
     @classmethod
-    def from_settings(cls, settings: SandboxSettings, *, job_id: str, sql: str, scoped: ScopedData,
-                      max_output_rows: int | None = None) -> RunSpec:
-        return cls(job_id=job_id, sql=sql, scoped=scoped, wall_seconds=settings.wall_seconds,
-                   memory_mb=settings.memory_mb, threads=settings.threads, max_temp_mb=settings.max_temp_mb,
-                   max_output_rows=min(max_output_rows or settings.max_output_rows, settings.max_output_rows),
-                   max_output_bytes=settings.max_output_bytes)
+    def from_settings(
+        cls,
+        settings: SandboxSettings,
+        *,
+        job_id: str,
+        sql: str,
+        scoped: ScopedData,
+        max_output_rows: int | None = None,
+    ) -> RunSpec:
+        return cls(
+            job_id=job_id,
+            sql=sql,
+            scoped=scoped,
+            wall_seconds=settings.wall_seconds,
+            memory_mb=settings.memory_mb,
+            threads=settings.threads,
+            max_temp_mb=settings.max_temp_mb,
+            max_output_rows=min(max_output_rows or settings.max_output_rows, settings.max_output_rows),
+            max_output_bytes=settings.max_output_bytes,
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +182,9 @@ def python_runtime() -> PythonRuntime:
             p = base / top
             if p.exists() and str(p) not in entries:
                 entries.append(str(p))
-    return PythonRuntime(executable=exe, ro_binds=tuple(binds), site_dirs=tuple(site_dirs),
-                         site_entries=tuple(entries))
+    return PythonRuntime(
+        executable=exe, ro_binds=tuple(binds), site_dirs=tuple(site_dirs), site_entries=tuple(entries)
+    )
 
 
 def _system_library_args() -> list[str]:
@@ -185,9 +200,15 @@ def _system_library_args() -> list[str]:
     return args
 
 
-def build_bwrap_argv(bwrap: str, command: Sequence[str], *, data_dir: Path | None = None,
-                     files: Mapping[str, Path] | None = None, tmp_mb: int = 64,
-                     env: Mapping[str, str] | None = None) -> list[str]:
+def build_bwrap_argv(
+    bwrap: str,
+    command: Sequence[str],
+    *,
+    data_dir: Path | None = None,
+    files: Mapping[str, Path] | None = None,
+    tmp_mb: int = 64,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
     """The complete bubblewrap argv running ``command`` in the Shuyu sandbox profile.
 
     ``data_dir`` is bound read-only at /data; ``files`` maps in-sandbox paths to host files bound read-only
@@ -200,8 +221,12 @@ def build_bwrap_argv(bwrap: str, command: Sequence[str], *, data_dir: Path | Non
         "--die-with-parent",
         "--new-session",
         "--clearenv",
-        "--uid", "65534", "--gid", "65534",
-        "--hostname", "sandbox",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "sandbox",
         *_system_library_args(),
     ]
     for p in rt.ro_binds:
@@ -217,12 +242,23 @@ def build_bwrap_argv(bwrap: str, command: Sequence[str], *, data_dir: Path | Non
     if data_dir is not None:
         argv += ["--ro-bind", str(data_dir), DATA_DEST]
     argv += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
-        "--remount-ro", "/",
-        "--chdir", "/tmp",
-        "--setenv", "PYTHONPATH", rt.pythonpath,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(tmp_mb * 1024 * 1024),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/tmp",
+        "--setenv",
+        "PYTHONPATH",
+        rt.pythonpath,
     ]
     for key, value in {**BASE_ENV, **(env or {})}.items():
         argv += ["--setenv", key, value]
@@ -244,8 +280,13 @@ def limits_for(spec: RunSpec) -> dict[int, tuple[int, int]]:
     }
 
 
-PRLIMIT_FLAGS = {resource.RLIMIT_CPU: "--cpu", resource.RLIMIT_AS: "--as", resource.RLIMIT_FSIZE: "--fsize",
-                 resource.RLIMIT_NOFILE: "--nofile", resource.RLIMIT_CORE: "--core"}
+PRLIMIT_FLAGS = {
+    resource.RLIMIT_CPU: "--cpu",
+    resource.RLIMIT_AS: "--as",
+    resource.RLIMIT_FSIZE: "--fsize",
+    resource.RLIMIT_NOFILE: "--nofile",
+    resource.RLIMIT_CORE: "--core",
+}
 
 
 def with_limits(argv: list[str], limits: Mapping[int, tuple[int, int]]) -> list[str]:
@@ -273,6 +314,7 @@ def _preexec(limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
                 hard = min(hard, cur_hard)
                 soft = min(soft, hard)
             resource.setrlimit(which, (soft, hard))
+
     return apply
 
 
@@ -327,10 +369,14 @@ class ProcessRunner:
         if self.bwrap is None and not settings.allow_unsandboxed:
             raise SandboxUnavailable(
                 f"bubblewrap ({settings.bwrap_path!r}) was not found, so jobs cannot be isolated: "
-                f"{INSTALL_HINT}", backend="process")
+                f"{INSTALL_HINT}",
+                backend="process",
+            )
         if self.bwrap is None:
-            log.warning("SANDBOX DISABLED: bubblewrap not found and sandbox.allow_unsandboxed=true; queries run "
-                        "as plain subprocesses WITHOUT isolation. Never use this in production.")
+            log.warning(
+                "SANDBOX DISABLED: bubblewrap not found and sandbox.allow_unsandboxed=true; queries run "
+                "as plain subprocesses WITHOUT isolation. Never use this in production."
+            )
 
         self._warm = WarmPool()
         # A spare sandbox waits on stdin; make sure it goes when the runner does.
@@ -347,21 +393,35 @@ class ProcessRunner:
         for (dataset, table), path in sorted(spec.scoped.tables.items()):
             rel = Path(path).resolve().relative_to(root)  # ValueError if outside the scope
             tables.append([dataset, table, f"{data_dir.rstrip('/')}/{rel.as_posix()}"])
-        return json.dumps({
-            "sql": spec.sql, "tables": tables, "memory_mb": spec.memory_mb, "threads": spec.threads,
-            "max_temp_mb": spec.max_temp_mb, "max_rows": spec.max_output_rows,
-            "data_dir": data_dir, "temp_dir": temp_dir,
-        }).encode()
+        return json.dumps(
+            {
+                "sql": spec.sql,
+                "tables": tables,
+                "memory_mb": spec.memory_mb,
+                "threads": spec.threads,
+                "max_temp_mb": spec.max_temp_mb,
+                "max_rows": spec.max_output_rows,
+                "data_dir": data_dir,
+                "temp_dir": temp_dir,
+            }
+        ).encode()
 
     def command(self, spec: RunSpec) -> tuple[list[str], dict[str, str] | None, bytes, str | None]:
         """(argv, env, stdin payload, host temp dir to clean up)."""
         rt = python_runtime()
         if self.bwrap is not None:
-            argv = build_bwrap_argv(self.bwrap, rt.command(WORKER_DEST), data_dir=spec.scoped.root,
-                                    files={WORKER_DEST: WORKER_SOURCE}, tmp_mb=tmpfs_mb(spec))
+            argv = build_bwrap_argv(
+                self.bwrap,
+                rt.command(WORKER_DEST),
+                data_dir=spec.scoped.root,
+                files={WORKER_DEST: WORKER_SOURCE},
+                tmp_mb=tmpfs_mb(spec),
+            )
             return argv, {}, self.job_payload(spec, DATA_DEST, TEMP_DEST), None
         tmp = tempfile.mkdtemp(prefix=f"shuyu-unsandboxed-{spec.job_id[:16]}-")
-        log.warning("SANDBOX DISABLED: running job %s WITHOUT isolation (allow_unsandboxed=true)", spec.job_id)
+        log.warning(
+            "SANDBOX DISABLED: running job %s WITHOUT isolation (allow_unsandboxed=true)", spec.job_id
+        )
         env = {**BASE_ENV, "PYTHONPATH": rt.pythonpath}
         payload = self.job_payload(spec, str(Path(spec.scoped.root).resolve()), str(Path(tmp) / "duckdb"))
         return rt.command(str(WORKER_SOURCE)), env, payload, tmp
@@ -384,8 +444,9 @@ class ProcessRunner:
             if self.bwrap is not None:
                 self._warm.prepare(self, spec)
 
-    def _run_warm(self, spec: RunSpec, warm: "WarmSandbox", cancelled: Callable[[], bool],
-                  start: float) -> RunOutcome:
+    def _run_warm(
+        self, spec: RunSpec, warm: WarmSandbox, cancelled: Callable[[], bool], start: float
+    ) -> RunOutcome:
         try:
             warm.admit(spec)
             payload = self.job_payload(spec, DATA_DEST, TEMP_DEST)
@@ -402,8 +463,14 @@ class ProcessRunner:
         """Stop the spare sandbox, if one is waiting."""
         self._warm.close()
 
-    def _run(self, spec: RunSpec, proc: subprocess.Popen, payload: bytes, cancelled: Callable[[], bool],
-             start: float) -> RunOutcome:
+    def _run(
+        self,
+        spec: RunSpec,
+        proc: subprocess.Popen,
+        payload: bytes,
+        cancelled: Callable[[], bool],
+        start: float,
+    ) -> RunOutcome:
         writer = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
         writer.start()
         out = io.BytesIO()
@@ -458,8 +525,10 @@ class ProcessRunner:
         code = status
         if self.bwrap is not None and code not in (0, 2) and structured is None and b"bwrap:" in err:
             first = next((ln for ln in err.decode("utf-8", "replace").splitlines() if "bwrap:" in ln), "")
-            raise SandboxUnavailable(f"bubblewrap could not create the sandbox ({first.strip()[:200]}); "
-                                     f"{INSTALL_HINT}", backend="process")
+            raise SandboxUnavailable(
+                f"bubblewrap could not create the sandbox ({first.strip()[:200]}); {INSTALL_HINT}",
+                backend="process",
+            )
         if structured is not None:
             return fail(*structured)
         if code < 0 or code > 128:
@@ -481,9 +550,16 @@ class ProcessRunner:
 def _spawn(argv: list[str], env: dict[str, str] | None, spec: RunSpec) -> subprocess.Popen:
     limits = limits_for(spec)
     limited = with_limits(argv, limits)
-    return subprocess.Popen(limited, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, close_fds=True, start_new_session=True,
-                            preexec_fn=None if limited is not argv else _preexec(limits))
+    return subprocess.Popen(
+        limited,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+        preexec_fn=None if limited is not argv else _preexec(limits),
+    )
 
 
 @dataclass
@@ -539,14 +615,19 @@ class WarmPool:
             return None
         return spare
 
-    def prepare(self, runner: "ProcessRunner", spec: RunSpec) -> None:
+    def prepare(self, runner: ProcessRunner, spec: RunSpec) -> None:
         with self.lock:
             if self.spare is not None:
                 return
         # The slot sits beside the job's scoped directory so hard links stay on one filesystem.
         slot = Path(tempfile.mkdtemp(prefix=".warm-", dir=Path(spec.scoped.root).resolve().parent))
-        argv = build_bwrap_argv(runner.bwrap, python_runtime().command(WORKER_DEST), data_dir=slot,
-                                files={WORKER_DEST: WORKER_SOURCE}, tmp_mb=tmpfs_mb(spec))
+        argv = build_bwrap_argv(
+            runner.bwrap,
+            python_runtime().command(WORKER_DEST),
+            data_dir=slot,
+            files={WORKER_DEST: WORKER_SOURCE},
+            tmp_mb=tmpfs_mb(spec),
+        )
         try:
             spare = WarmSandbox(_spawn(argv, {}, spec), slot, _profile(spec))
         except OSError:

@@ -145,8 +145,9 @@ def materialize(grant: Grant, sources: Mapping[str, tuple[TableInfo, Path]], sco
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=scoped_root))
     try:
         (tmp / dataset).mkdir()
-        con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                                 "autoinstall_known_extensions": False})
+        con = duckdb.connect(
+            ":memory:", config={"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+        )
         try:
             for table, sql in plan:
                 out = tmp / dataset / f"{table}.parquet"
@@ -154,8 +155,10 @@ def materialize(grant: Grant, sources: Mapping[str, tuple[TableInfo, Path]], sco
                     con.execute(f"COPY ({sql}) TO {_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
                 except duckdb.Error as exc:
                     # Engine text may carry values (conversion errors) or the raw path: keep it out.
-                    raise SandboxError(f"could not materialize the scoped table {dataset}.{table} "
-                                       f"({type(exc).__name__})", table=table) from None
+                    raise SandboxError(
+                        f"could not materialize the scoped table {dataset}.{table} ({type(exc).__name__})",
+                        table=table,
+                    ) from None
         finally:
             con.close()
         for path in tmp.rglob("*"):

@@ -79,11 +79,13 @@ def open_engine(spec: dict):
     data_dir = str(spec.get("data_dir") or "/data")
     temp_dir = str(spec.get("temp_dir") or "/tmp/duckdb")
     os.makedirs(temp_dir, exist_ok=True)
-    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                             "autoinstall_known_extensions": False})
+    con = duckdb.connect(
+        ":memory:", config={"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+    )
     # 1. Only the scoped mount (and the temp dir) are reachable, then the temp dir itself.
-    con.execute(f"SET allowed_directories=[{_quote_str(_dir_prefix(data_dir))}, "
-                f"{_quote_str(_dir_prefix(temp_dir))}]")
+    con.execute(
+        f"SET allowed_directories=[{_quote_str(_dir_prefix(data_dir))}, {_quote_str(_dir_prefix(temp_dir))}]"
+    )
     con.execute(f"SET temp_directory={_quote_str(temp_dir)}")
     # 2. One schema per dataset, one view per scoped table (while external access is still on).
     schemas: set[str] = set()
@@ -95,8 +97,10 @@ def open_engine(spec: dict):
         if dataset not in schemas:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(dataset)}")
             schemas.add(dataset)
-        con.execute(f"CREATE VIEW {_quote_ident(dataset)}.{_quote_ident(table)} AS "
-                    f"SELECT * FROM read_parquet({_quote_str(real)})")
+        con.execute(
+            f"CREATE VIEW {_quote_ident(dataset)}.{_quote_ident(table)} AS "
+            f"SELECT * FROM read_parquet({_quote_str(real)})"
+        )
     # 3. Lock down.
     con.execute("SET enable_external_access=false")
     con.execute("SET autoload_known_extensions=false")

@@ -59,8 +59,15 @@ class Harness:
     client: object
     ctx: object
 
-    def user(self, kind: str, *, username: str | None = None, org: str | None = None,
-             verified: bool = True, roles: list[str] | None = None) -> str:
+    def user(
+        self,
+        kind: str,
+        *,
+        username: str | None = None,
+        org: str | None = None,
+        verified: bool = True,
+        roles: list[str] | None = None,
+    ) -> str:
         from gateway import identity
 
         username = username or f"{kind.replace('_', '')}{uuid.uuid4().hex[:6]}"
@@ -70,8 +77,14 @@ class Harness:
                 identity.get_organization(session, org_name)
             except Exception:
                 identity.create_organization(session, name=org_name, kind=kind, now=self.ctx.clock.now())
-            identity.create_user(session, username=username, organization=org_name, roles=roles or [kind],
-                                 verified=verified, now=self.ctx.clock.now())
+            identity.create_user(
+                session,
+                username=username,
+                organization=org_name,
+                roles=roles or [kind],
+                verified=verified,
+                now=self.ctx.clock.now(),
+            )
             return identity.create_token(session, username, name="test", now=self.ctx.clock.now())
 
     def auth(self, token: str) -> dict[str, str]:

@@ -52,45 +52,51 @@ def test_helpers():
     assert luhn_ok(CARD) and luhn_ok(CARD_16) and not luhn_ok(CARD[:-1] + "7") and not luhn_ok("abc")
 
 
-@pytest.mark.parametrize("text,entity", [
-    (RID, "CN_RESIDENT_ID"),
-    (f"身份证号{RID_2}，已核验", "CN_RESIDENT_ID"),
-    ("13800138000", "CN_MOBILE"),
-    ("电话：+86 13912345678", "CN_MOBILE"),
-    ("8615912345678", "CN_MOBILE"),
-    ("手机 139-1234-5678 联系", "CN_MOBILE"),
-    (USCC, "CN_USCC"),
-    (f"统一社会信用代码{USCC}。", "CN_USCC"),
-    (CARD, "BANK_CARD"),
-    ("卡号 6222 0202 0000 0000 006", "BANK_CARD"),
-    (CARD_16, "BANK_CARD"),
-    ("联系邮箱abc@x.cn谢谢", "EMAIL_ADDRESS"),
-    ("zhang.san+tag@mail.cq.gov.cn", "EMAIL_ADDRESS"),
-])
+@pytest.mark.parametrize(
+    "text,entity",
+    [
+        (RID, "CN_RESIDENT_ID"),
+        (f"身份证号{RID_2}，已核验", "CN_RESIDENT_ID"),
+        ("13800138000", "CN_MOBILE"),
+        ("电话：+86 13912345678", "CN_MOBILE"),
+        ("8615912345678", "CN_MOBILE"),
+        ("手机 139-1234-5678 联系", "CN_MOBILE"),
+        (USCC, "CN_USCC"),
+        (f"统一社会信用代码{USCC}。", "CN_USCC"),
+        (CARD, "BANK_CARD"),
+        ("卡号 6222 0202 0000 0000 006", "BANK_CARD"),
+        (CARD_16, "BANK_CARD"),
+        ("联系邮箱abc@x.cn谢谢", "EMAIL_ADDRESS"),
+        ("zhang.san+tag@mail.cq.gov.cn", "EMAIL_ADDRESS"),
+    ],
+)
 def test_planted_values_hit(text, entity):
     assert entities(text) == [entity]
 
 
-@pytest.mark.parametrize("text", [
-    _wrong_check(RID, "0123456789X"),
-    _wrong_check(RID_2, "0123456789X"),
-    _wrong_check(USCC, "0123456789ABCDEFGHJKLMNPQRTUWXY"),
-    CARD[:-1] + "7",
-    "4111111111111112",
-    "12345678901",  # 11 digits, not 1[3-9]
-    "10012345678",
-    "23800138000",
-    "138001380001",  # 12 digits: the mobile is embedded in a longer run
-    "913800138000",
-    "金额 1234567.89 元",
-    "2024年",
-    "2024-01-01",
-    "合计 100000000 元",
-    "渝中区解放碑街道",
-    "abc@",
-    "a@b",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        _wrong_check(RID, "0123456789X"),
+        _wrong_check(RID_2, "0123456789X"),
+        _wrong_check(USCC, "0123456789ABCDEFGHJKLMNPQRTUWXY"),
+        CARD[:-1] + "7",
+        "4111111111111112",
+        "12345678901",  # 11 digits, not 1[3-9]
+        "10012345678",
+        "23800138000",
+        "138001380001",  # 12 digits: the mobile is embedded in a longer run
+        "913800138000",
+        "金额 1234567.89 元",
+        "2024年",
+        "2024-01-01",
+        "合计 100000000 元",
+        "渝中区解放碑街道",
+        "abc@",
+        "a@b",
+        "",
+    ],
+)
 def test_non_pii_does_not_hit(text):
     assert scan_text(text) == []
 
@@ -99,7 +105,7 @@ def test_finding_offsets_and_no_values():
     text = f"甲{RID}乙"
     [f] = scan_text(text)
     assert f == PiiFinding("CN_RESIDENT_ID", 1, 19, 1.0)
-    assert text[f.start:f.end] == RID
+    assert text[f.start : f.end] == RID
     assert set(vars(f)) == {"entity", "start", "end", "score"}
 
 

@@ -39,11 +39,21 @@ class VerificationPublic(BaseModel):
 
 
 @router.get("/events", response_model=list[EventPublic])
-def events(ctx: Ctx, _: Supervisor, actor: str | None = None, organization_id: str | None = None,
-           kind: str | None = None, job: str | None = None, dataset: str | None = None,
-           subject_type: str | None = None, subject_id: str | None = None,
-           since: datetime | None = None, until: datetime | None = None,
-           limit: Annotated[int, Query(ge=1, le=1000)] = 100, after_seq: int | None = None) -> list[EventPublic]:
+def events(
+    ctx: Ctx,
+    _: Supervisor,
+    actor: str | None = None,
+    organization_id: str | None = None,
+    kind: str | None = None,
+    job: str | None = None,
+    dataset: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_seq: int | None = None,
+) -> list[EventPublic]:
     if job and dataset:
         raise InvalidInput("filter by job or by dataset, not both", field="job")
     if job:
@@ -54,9 +64,18 @@ def events(ctx: Ctx, _: Supervisor, actor: str | None = None, organization_id: s
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a timezone, e.g. 2025-01-01T00:00:00Z", field=name)
     with ctx.uow() as session:
-        found = list_events(session, actor=actor, organization_id=organization_id, kind=kind,
-                            subject_type=subject_type, subject_id=subject_id, since=since, until=until,
-                            limit=limit, after_seq=after_seq)
+        found = list_events(
+            session,
+            actor=actor,
+            organization_id=organization_id,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            since=since,
+            until=until,
+            limit=limit,
+            after_seq=after_seq,
+        )
     return [EventPublic(**{f: getattr(e, f) for f in EventPublic.model_fields}) for e in found]
 
 
@@ -64,5 +83,6 @@ def events(ctx: Ctx, _: Supervisor, actor: str | None = None, organization_id: s
 def verify_chain(ctx: Ctx, _: Supervisor) -> VerificationPublic:
     with ctx.uow() as session:
         result = verify(session, algorithm_default=ctx.settings.audit.hash_algorithm)
-    return VerificationPublic(ok=result.ok, checked=result.checked, first_broken_seq=result.first_broken_seq,
-                              reason=result.reason)
+    return VerificationPublic(
+        ok=result.ok, checked=result.checked, first_broken_seq=result.first_broken_seq, reason=result.reason
+    )

@@ -17,8 +17,8 @@ from catalog import ingest, profile, service, uploads
 from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
 from common.errors import Forbidden, InvalidInput
 from common.types import Principal, Role
-from gateway.auth import Ctx, Public, VerifiedDataSource, VerifiedOperator, require, require_verified
 from gateway import identity
+from gateway.auth import Ctx, Public, VerifiedDataSource, VerifiedOperator, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
 
@@ -85,8 +85,10 @@ class TablePublic(BaseModel):
 
 class DatasetPublic(BaseModel):
     name: str
-    origin: str = Field(description="public (a source department's public data) or social (an operator's own "
-                                    "data brought into the domain, A34)")
+    origin: str = Field(
+        description="public (a source department's public data) or social (an operator's own "
+        "data brought into the domain, A34)"
+    )
     title: str
     description: str
     source_organization_id: str
@@ -125,38 +127,69 @@ class ColumnConfirm(BaseModel):
 
 
 def _column(row: ColumnRow) -> ColumnPublic:
-    return ColumnPublic(name=row.name, type=row.type, description=row.description, level=row.level,
-                        personal=row.personal, pii_tags=[t for t in row.pii_tags.split(",") if t],
-                        lower=row.lower if row.confirmed else None, upper=row.upper if row.confirmed else None,
-                        confirmed=row.confirmed)
+    return ColumnPublic(
+        name=row.name,
+        type=row.type,
+        description=row.description,
+        level=row.level,
+        personal=row.personal,
+        pii_tags=[t for t in row.pii_tags.split(",") if t],
+        lower=row.lower if row.confirmed else None,
+        upper=row.upper if row.confirmed else None,
+        confirmed=row.confirmed,
+    )
 
 
 def _table(session, table: TableRow) -> TablePublic:
     latest = service.latest_version(session, table)
-    return TablePublic(name=table.name, description=table.description, version=table.current_version,
-                       schema_confirmed=table.schema_confirmed, row_count=latest.rows if latest else None,
-                       columns=[_column(c) for c in service.columns_of(session, table)])
+    return TablePublic(
+        name=table.name,
+        description=table.description,
+        version=table.current_version,
+        schema_confirmed=table.schema_confirmed,
+        row_count=latest.rows if latest else None,
+        columns=[_column(c) for c in service.columns_of(session, table)],
+    )
 
 
 def _dataset(session, row: DatasetRow) -> DatasetPublic:
     owner = identity.get_organization(session, row.source_org_id)
-    return DatasetPublic(name=row.name, origin="social" if owner.kind.value == "operator" else "public", title=row.title, description=row.description,
-                         source_organization_id=row.source_org_id, update_frequency=row.update_frequency,
-                         sector=row.sector, open_attribute=row.open_attribute, version=row.version,
-                         tables=[_table(session, t) for t in service.tables_of(session, row)])
+    return DatasetPublic(
+        name=row.name,
+        origin="social" if owner.kind.value == "operator" else "public",
+        title=row.title,
+        description=row.description,
+        source_organization_id=row.source_org_id,
+        update_frequency=row.update_frequency,
+        sector=row.sector,
+        open_attribute=row.open_attribute,
+        version=row.version,
+        tables=[_table(session, t) for t in service.tables_of(session, row)],
+    )
 
 
 def _version(row: VersionRow) -> VersionPublic:
-    return VersionPublic(version=row.version, rows=row.rows, bytes=row.bytes, sha256=row.sha256,
-                         source_filename=row.source_filename, created_at=row.created_at.isoformat())
+    return VersionPublic(
+        version=row.version,
+        rows=row.rows,
+        bytes=row.bytes,
+        sha256=row.sha256,
+        source_filename=row.source_filename,
+        created_at=row.created_at.isoformat(),
+    )
 
 
 def _suggestion(row: ColumnRow) -> ColumnSuggestion:
-    return ColumnSuggestion(name=row.name, type=row.type, suggested_level=row.suggested_level,
-                            suggested_personal=row.suggested_personal,
-                            suggested_pii_tags=[t for t in (row.suggested_tags or "").split(",") if t],
-                            suggested_lower=row.suggested_lower, suggested_upper=row.suggested_upper,
-                            reason=row.suggestion_reason)
+    return ColumnSuggestion(
+        name=row.name,
+        type=row.type,
+        suggested_level=row.suggested_level,
+        suggested_personal=row.suggested_personal,
+        suggested_pii_tags=[t for t in (row.suggested_tags or "").split(",") if t],
+        suggested_lower=row.suggested_lower,
+        suggested_upper=row.suggested_upper,
+        reason=row.suggestion_reason,
+    )
 
 
 @router.get("/datasets", response_model=list[DatasetPublic])
@@ -174,7 +207,9 @@ def get_dataset(name: str, ctx: Ctx, _: Public) -> DatasetPublic:
 @router.post("/datasets", response_model=DatasetPublic, status_code=201)
 def create_dataset(body: DatasetCreate, ctx: Ctx, principal: VerifiedDataSource) -> DatasetPublic:
     with ctx.uow() as session:
-        row = service.create_dataset(session, service.DatasetSpec(**body.model_dump()), principal, ctx.clock.now())
+        row = service.create_dataset(
+            session, service.DatasetSpec(**body.model_dump()), principal, ctx.clock.now()
+        )
         emit(session, ctx, principal, "catalog.dataset.created", "dataset", row.name)
         return _dataset(session, row)
 
@@ -184,7 +219,9 @@ def create_social_dataset(body: DatasetCreate, ctx: Ctx, principal: VerifiedOper
     """An operator brings its own lawfully obtained data into the domain (A34). It is owned by the operator,
     gets its own column rules through a grant, and every output still passes the gate."""
     with ctx.uow() as session:
-        row = service.create_dataset(session, service.DatasetSpec(**body.model_dump()), principal, ctx.clock.now())
+        row = service.create_dataset(
+            session, service.DatasetSpec(**body.model_dump()), principal, ctx.clock.now()
+        )
         emit(session, ctx, principal, "catalog.social_dataset.created", "dataset", row.name)
         return _dataset(session, row)
 
@@ -194,9 +231,14 @@ def update_dataset(name: str, body: DatasetUpdate, ctx: Ctx, principal: Publishe
     changes = body.model_dump(exclude_none=True)
     with ctx.uow() as session:
         row = service.owned_dataset(session, name, principal)
-        spec = service.DatasetSpec(name=row.name, title=row.title, description=row.description,
-                                   update_frequency=row.update_frequency, sector=row.sector,
-                                   open_attribute=row.open_attribute)
+        spec = service.DatasetSpec(
+            name=row.name,
+            title=row.title,
+            description=row.description,
+            update_frequency=row.update_frequency,
+            sector=row.sector,
+            open_attribute=row.open_attribute,
+        )
         service.update_dataset(session, row, spec.__class__(**{**spec.__dict__, **changes}), ctx.clock.now())
         emit(session, ctx, principal, "catalog.dataset.updated", "dataset", row.name, fields=sorted(changes))
         return _dataset(session, row)
@@ -212,12 +254,19 @@ def create_table(name: str, body: TableCreate, ctx: Ctx, principal: Publisher) -
 
 
 @router.put("/datasets/{name}/tables/{table}/data", response_model=UploadResult, status_code=201)
-async def upload(name: str, table: str, ctx: Ctx, principal: Publisher,
-                 file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or Parquet")]) -> UploadResult:
+async def upload(
+    name: str,
+    table: str,
+    ctx: Ctx,
+    principal: Publisher,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or Parquet")],
+) -> UploadResult:
     with ctx.uow() as session:  # fail fast on ownership before reading any bytes
         service.get_table(session, service.owned_dataset(session, name, principal), table)
     settings = ctx.settings
-    staged = await ingest.astream_to_staging(_chunks(file), settings.staging_dir, settings.catalog.max_upload_bytes)
+    staged = await ingest.astream_to_staging(
+        _chunks(file), settings.staging_dir, settings.catalog.max_upload_bytes
+    )
     try:
         return await asyncio.to_thread(_ingest, ctx, principal, name, table, staged, file)
     finally:
@@ -229,8 +278,9 @@ async def _chunks(file: UploadFile):
         yield chunk
 
 
-def _ingest(ctx: AppContext, principal: Principal, name: str, table_name: str, staged: Path,
-            file: UploadFile) -> UploadResult:
+def _ingest(
+    ctx: AppContext, principal: Principal, name: str, table_name: str, staged: Path, file: UploadFile
+) -> UploadResult:
     data = ingest.read_upload(staged, file.filename or "", file.content_type)
     if data.num_rows == 0:
         raise InvalidInput("the upload has no data rows", field="file")
@@ -243,17 +293,42 @@ def _ingest(ctx: AppContext, principal: Principal, name: str, table_name: str, s
             table = service.get_table(session, dataset, table_name)
             version = service.next_version_number(session, table)
             rel = Path(dataset.name) / table.name / f"v{version}-{ctx.clock.now():%Y%m%dT%H%M%S%f}.parquet"
-            written = ingest.write_parquet_atomically(data, ctx.settings.domain_store_dir / rel,
-                                                      ctx.settings.staging_dir)
+            written = ingest.write_parquet_atomically(
+                data, ctx.settings.domain_store_dir / rel, ctx.settings.staging_dir
+            )
             row = uploads.record_upload(
-                session, dataset, table, version=version, inferred=inferred, suggestions=suggestions,
-                path=str(rel), sha256=written.sha256, size=written.bytes, rows=written.rows,
-                filename=file.filename or "", uploaded_by=principal.user_id, now=ctx.clock.now())
-            emit(session, ctx, principal, "catalog.version.uploaded", "table", f"{dataset.name}.{table.name}",
-                 version=version, rows=written.rows, sha256=written.sha256)
-            result = UploadResult(dataset=dataset.name, table=table.name, version=_version(row),
-                                  schema_confirmed=table.schema_confirmed,
-                                  suggestions=[_suggestion(c) for c in service.columns_of(session, table)])
+                session,
+                dataset,
+                table,
+                version=version,
+                inferred=inferred,
+                suggestions=suggestions,
+                path=str(rel),
+                sha256=written.sha256,
+                size=written.bytes,
+                rows=written.rows,
+                filename=file.filename or "",
+                uploaded_by=principal.user_id,
+                now=ctx.clock.now(),
+            )
+            emit(
+                session,
+                ctx,
+                principal,
+                "catalog.version.uploaded",
+                "table",
+                f"{dataset.name}.{table.name}",
+                version=version,
+                rows=written.rows,
+                sha256=written.sha256,
+            )
+            result = UploadResult(
+                dataset=dataset.name,
+                table=table.name,
+                version=_version(row),
+                schema_confirmed=table.schema_confirmed,
+                suggestions=[_suggestion(c) for c in service.columns_of(session, table)],
+            )
     except BaseException:
         if written is not None:  # the rows were not committed: the file must not stay behind either
             written.path.unlink(missing_ok=True)
@@ -269,19 +344,35 @@ def suggestions(name: str, table: str, ctx: Ctx, principal: Publisher) -> list[C
 
 
 @router.put("/datasets/{name}/tables/{table}/columns", response_model=TablePublic)
-def confirm_columns(name: str, table: str, body: list[ColumnConfirm], ctx: Ctx,
-                    principal: Publisher) -> TablePublic:
+def confirm_columns(
+    name: str, table: str, body: list[ColumnConfirm], ctx: Ctx, principal: Publisher
+) -> TablePublic:
     with ctx.uow() as session:
         dataset = service.owned_dataset(session, name, principal)
         row = service.get_table(session, dataset, table)
-        updates = [uploads.ColumnUpdate(name=c.name, description=c.description, level=c.level,
-                                        personal=c.personal,
-                                        pii_tags=tuple(c.pii_tags) if c.pii_tags is not None else None,
-                                        lower=c.lower, upper=c.upper) for c in body]
+        updates = [
+            uploads.ColumnUpdate(
+                name=c.name,
+                description=c.description,
+                level=c.level,
+                personal=c.personal,
+                pii_tags=tuple(c.pii_tags) if c.pii_tags is not None else None,
+                lower=c.lower,
+                upper=c.upper,
+            )
+            for c in body
+        ]
         uploads.confirm_columns(session, row, updates)
         dataset.version += 1  # classification changes alter what scoped copies may contain
-        emit(session, ctx, principal, "catalog.schema.confirmed", "table", f"{dataset.name}.{row.name}",
-             columns=len(body))
+        emit(
+            session,
+            ctx,
+            principal,
+            "catalog.schema.confirmed",
+            "table",
+            f"{dataset.name}.{row.name}",
+            columns=len(body),
+        )
         return _table(session, row)
 
 
@@ -289,8 +380,9 @@ def confirm_columns(name: str, table: str, body: list[ColumnConfirm], ctx: Ctx,
 def versions(name: str, table: str, ctx: Ctx, principal: Steward) -> list[VersionPublic]:
     with ctx.uow() as session:
         dataset = service.get_dataset(session, name)
-        if principal.has_role(Role.data_source) and not principal.has_role(Role.registrar, Role.implementer,
-                                                                          Role.supervisor):
+        if principal.has_role(Role.data_source) and not principal.has_role(
+            Role.registrar, Role.implementer, Role.supervisor
+        ):
             if dataset.source_org_id != principal.organization_id:
                 raise Forbidden("only the owning source department sees its versions")
         return [_version(v) for v in service.versions_of(session, service.get_table(session, dataset, table))]

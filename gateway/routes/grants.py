@@ -31,18 +31,27 @@ class DPConfig(BaseModel):
     refresh: Literal["none", "monthly", "yearly"] = "none"
     max_contributions: int = Field(default=1, ge=1, le=1000)
     key_domains: dict[str, list[Annotated[str, Field(max_length=200)]]] = Field(
-        default_factory=dict, max_length=50,
-        description="\"table.column\" -> the group keys a DP query may release (keys outside are never released)")
-    org_cap: float = Field(default=0.0, ge=0, le=100, description="epsilon cap for the operator organization "
-                           "across its grants on this dataset per period; 0 = none")
+        default_factory=dict,
+        max_length=50,
+        description='"table.column" -> the group keys a DP query may release (keys outside are never released)',
+    )
+    org_cap: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="epsilon cap for the operator organization "
+        "across its grants on this dataset per period; 0 = none",
+    )
 
 
 class GrantTerms(BaseModel):
     purpose: str = Field(min_length=1, max_length=2000)
     valid_from: date
     valid_to: date
-    columns: dict[str, dict[str, str]] = Field(description="table -> column -> rule (deny, join, compare, group, "
-                                                           "aggregate, masked:<fn>, plain); unlisted = deny")
+    columns: dict[str, dict[str, str]] = Field(
+        description="table -> column -> rule (deny, join, compare, group, "
+        "aggregate, masked:<fn>, plain); unlisted = deny"
+    )
     privacy_unit: str = Field(min_length=1, max_length=63)
     k: int = 10
     row_filters: dict[str, str] = Field(default_factory=dict)
@@ -84,26 +93,54 @@ class GrantPublic(BaseModel):
 
 def public(grant: Grant) -> GrantPublic:
     return GrantPublic(
-        id=grant.id, version=grant.version, organization_id=grant.organization_id, dataset=grant.dataset,
-        purpose=grant.purpose, valid_from=grant.valid_from, valid_to=grant.valid_to, status=grant.status,
+        id=grant.id,
+        version=grant.version,
+        organization_id=grant.organization_id,
+        dataset=grant.dataset,
+        purpose=grant.purpose,
+        valid_from=grant.valid_from,
+        valid_to=grant.valid_to,
+        status=grant.status,
         columns={t: {c: str(r) for c, r in cols.items()} for t, cols in grant.columns.items()},
-        privacy_unit=grant.privacy_unit, k=grant.k, row_filters=dict(grant.row_filters),
-        max_rows=grant.max_rows, allow_row_level=grant.allow_row_level,
-        dp=DPConfig(mode=grant.dp.mode.value, epsilon_budget=grant.dp.epsilon_budget,
-                    default_epsilon=grant.dp.default_epsilon, refresh=grant.dp.refresh,
-                    max_contributions=grant.dp.max_contributions,
-                    key_domains={k: list(v) for k, v in grant.dp.key_domains.items()}, org_cap=grant.dp.org_cap))
+        privacy_unit=grant.privacy_unit,
+        k=grant.k,
+        row_filters=dict(grant.row_filters),
+        max_rows=grant.max_rows,
+        allow_row_level=grant.allow_row_level,
+        dp=DPConfig(
+            mode=grant.dp.mode.value,
+            epsilon_budget=grant.dp.epsilon_budget,
+            default_epsilon=grant.dp.default_epsilon,
+            refresh=grant.dp.refresh,
+            max_contributions=grant.dp.max_contributions,
+            key_domains={k: list(v) for k, v in grant.dp.key_domains.items()},
+            org_cap=grant.dp.org_cap,
+        ),
+    )
 
 
 def spec_of(terms: GrantTerms) -> grants.GrantSpec:
-    dp = DPSettings(mode=DPMode(terms.dp.mode), epsilon_budget=terms.dp.epsilon_budget,
-                    default_epsilon=terms.dp.default_epsilon, refresh=terms.dp.refresh,
-                    max_contributions=terms.dp.max_contributions, key_domains=_key_domains(terms),
-                    org_cap=terms.dp.org_cap)
-    return grants.GrantSpec(purpose=terms.purpose, valid_from=terms.valid_from, valid_to=terms.valid_to,
-                            columns=terms.columns, privacy_unit=terms.privacy_unit, k=terms.k,
-                            row_filters=terms.row_filters, max_rows=terms.max_rows,
-                            allow_row_level=terms.allow_row_level, dp=dp)
+    dp = DPSettings(
+        mode=DPMode(terms.dp.mode),
+        epsilon_budget=terms.dp.epsilon_budget,
+        default_epsilon=terms.dp.default_epsilon,
+        refresh=terms.dp.refresh,
+        max_contributions=terms.dp.max_contributions,
+        key_domains=_key_domains(terms),
+        org_cap=terms.dp.org_cap,
+    )
+    return grants.GrantSpec(
+        purpose=terms.purpose,
+        valid_from=terms.valid_from,
+        valid_to=terms.valid_to,
+        columns=terms.columns,
+        privacy_unit=terms.privacy_unit,
+        k=terms.k,
+        row_filters=terms.row_filters,
+        max_rows=terms.max_rows,
+        allow_row_level=terms.allow_row_level,
+        dp=dp,
+    )
 
 
 def _key_domains(terms: GrantTerms) -> dict[str, tuple[str, ...]]:
@@ -111,8 +148,10 @@ def _key_domains(terms: GrantTerms) -> dict[str, tuple[str, ...]]:
     for key, values in terms.dp.key_domains.items():
         table, _, column = key.lower().partition(".")
         if not column or column not in {c.lower() for c in terms.columns.get(table, {})}:
-            raise InvalidInput(f"dp.key_domains names {key!r}: expected \"table.column\" of a granted column",
-                               field="dp.key_domains")
+            raise InvalidInput(
+                f'dp.key_domains names {key!r}: expected "table.column" of a granted column',
+                field="dp.key_domains",
+            )
         if not values or len(values) > 10_000:
             raise InvalidInput(f"dp.key_domains[{key!r}] needs 1 to 10000 keys", field="dp.key_domains")
         domains[f"{table}.{column}"] = tuple(dict.fromkeys(values))
@@ -120,7 +159,10 @@ def _key_domains(terms: GrantTerms) -> dict[str, tuple[str, ...]]:
 
 
 def _visible(principal: Principal, grant: Grant) -> Grant:
-    if principal.has_role(Role.implementer, Role.supervisor) or grant.organization_id == principal.organization_id:
+    if (
+        principal.has_role(Role.implementer, Role.supervisor)
+        or grant.organization_id == principal.organization_id
+    ):
         return grant
     raise Forbidden("this grant belongs to another organization")
 
@@ -132,11 +174,27 @@ def create_grant(body: GrantCreate, ctx: Ctx, principal: Implementer) -> GrantPu
         if org.kind.value != "operator":
             raise Forbidden("grants are given to operator organizations only")
         dataset = catalog_service.get_dataset(session, body.dataset)
-        grant = grants.create(session, organization_id=org.id, dataset_id=dataset.id, dataset=dataset.name,
-                              spec=spec_of(body), catalog=catalog_service.snapshot(session, {dataset.name}),
-                              actor_id=principal.user_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "grant.created", "grant", grant.id, version=grant.version,
-             organization_id=org.id, dataset=dataset.name)
+        grant = grants.create(
+            session,
+            organization_id=org.id,
+            dataset_id=dataset.id,
+            dataset=dataset.name,
+            spec=spec_of(body),
+            catalog=catalog_service.snapshot(session, {dataset.name}),
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "grant.created",
+            "grant",
+            grant.id,
+            version=grant.version,
+            organization_id=org.id,
+            dataset=dataset.name,
+        )
         return public(grant)
 
 
@@ -183,18 +241,32 @@ def grant_budget(grant_id: str, ctx: Ctx, principal: Reader) -> BudgetPublic:
     with ctx.uow() as session:
         grant = _visible(principal, grants.load(session, grant_id))
         state = budget_of(session, ctx, grant)
-    left = state["remaining"] if state["org_remaining"] is None else min(state["remaining"], state["org_remaining"])
-    return BudgetPublic(**state, mode=grant.dp.mode.value, default_epsilon=grant.dp.default_epsilon,
-                        queries_left_at_default=int((left + 1e-9) // grant.dp.default_epsilon))
+    left = (
+        state["remaining"]
+        if state["org_remaining"] is None
+        else min(state["remaining"], state["org_remaining"])
+    )
+    return BudgetPublic(
+        **state,
+        mode=grant.dp.mode.value,
+        default_epsilon=grant.dp.default_epsilon,
+        queries_left_at_default=int((left + 1e-9) // grant.dp.default_epsilon),
+    )
 
 
 @router.put("/{grant_id}", response_model=GrantPublic)
 def change_grant(grant_id: str, body: GrantChange, ctx: Ctx, principal: Implementer) -> GrantPublic:
     with ctx.uow() as session:
         current = grants.load(session, grant_id)
-        grant = grants.change(session, grant_id, spec_of(body),
-                              catalog=catalog_service.snapshot(session, {current.dataset}),
-                              actor_id=principal.user_id, reason=body.reason, now=ctx.clock.now())
+        grant = grants.change(
+            session,
+            grant_id,
+            spec_of(body),
+            catalog=catalog_service.snapshot(session, {current.dataset}),
+            actor_id=principal.user_id,
+            reason=body.reason,
+            now=ctx.clock.now(),
+        )
         emit(session, ctx, principal, "grant.changed", "grant", grant.id, version=grant.version)
         return public(grant)
 

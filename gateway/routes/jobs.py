@@ -34,14 +34,21 @@ MAX_WAIT = 60.0
 
 
 class DPRequest(BaseModel):
-    epsilon: float | None = Field(default=None, gt=0, le=10, description="privacy cost of this query; default: "
-                                  "the grant's default epsilon")
+    epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="privacy cost of this query; default: the grant's default epsilon",
+    )
 
 
 class JobCreate(BaseModel):
     sql: str = Field(min_length=1, max_length=100_000, description="one SELECT over your granted tables")
-    dp: DPRequest | None = Field(default=None, description="run under differential privacy (required on grants "
-                                 "in DP mode `required`, opt-in on `optional` ones)")
+    dp: DPRequest | None = Field(
+        default=None,
+        description="run under differential privacy (required on grants "
+        "in DP mode `required`, opt-in on `optional` ones)",
+    )
 
 
 class JobPublic(BaseModel):
@@ -78,28 +85,52 @@ NEXT_STEP = {
 def public(row: JobRow) -> JobPublic:
     plan = json.loads(row.plan)
     return JobPublic(
-        id=row.id, state=row.state, organization_id=row.organization_id, created_at=row.created_at,
-        started_at=row.started_at, finished_at=row.finished_at, run_ms=row.run_ms, error_kind=row.error_kind,
-        error_message=row.error_message, output_columns=plan["output_columns"], is_aggregate=plan["is_aggregate"],
-        k=plan["k"], gate=json.loads(row.gate_report) if row.gate_report else None, result_rows=row.result_rows,
-        result_sha256=row.result_sha256, checked_sql=row.checked_sql,
-        next_step=NEXT_STEP[row.state].replace("{id}", row.id), dp=_dp_summary(plan.get("dp")))
+        id=row.id,
+        state=row.state,
+        organization_id=row.organization_id,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        run_ms=row.run_ms,
+        error_kind=row.error_kind,
+        error_message=row.error_message,
+        output_columns=plan["output_columns"],
+        is_aggregate=plan["is_aggregate"],
+        k=plan["k"],
+        gate=json.loads(row.gate_report) if row.gate_report else None,
+        result_rows=row.result_rows,
+        result_sha256=row.result_sha256,
+        checked_sql=row.checked_sql,
+        next_step=NEXT_STEP[row.state].replace("{id}", row.id),
+        dp=_dp_summary(plan.get("dp")),
+    )
 
 
 def _dp_summary(plan: dict | None) -> dict[str, Any] | None:
     if not plan:
         return None
-    return {"epsilon": plan["epsilon"], "grant_id": plan["grant_id"], "split": plan.get("split"),
-            "max_contributions": plan["max_contributions"], "groups": math.prod(len(d) for d in plan["domains"]),
-            "released_columns": plan["released_columns"],
-            "note": "the epsilon is spent when the result is released; asking again costs it again"}
+    return {
+        "epsilon": plan["epsilon"],
+        "grant_id": plan["grant_id"],
+        "split": plan.get("split"),
+        "max_contributions": plan["max_contributions"],
+        "groups": math.prod(len(d) for d in plan["domains"]),
+        "released_columns": plan["released_columns"],
+        "note": "the epsilon is spent when the result is released; asking again costs it again",
+    }
 
 
 def plan_of(checked: CheckedQuery) -> dict[str, Any]:
-    return {"grants": [list(g) for g in checked.grants], "tables": [list(t) for t in checked.tables],
-            "output_columns": list(checked.output_columns), "unit_columns": list(checked.unit_columns),
-            "is_aggregate": checked.is_aggregate, "k": checked.k, "row_cap": checked.row_cap,
-            "dp": dict(checked.dp) if checked.dp else None}
+    return {
+        "grants": [list(g) for g in checked.grants],
+        "tables": [list(t) for t in checked.tables],
+        "output_columns": list(checked.output_columns),
+        "unit_columns": list(checked.unit_columns),
+        "is_aggregate": checked.is_aggregate,
+        "k": checked.k,
+        "row_cap": checked.row_cap,
+        "dp": dict(checked.dp) if checked.dp else None,
+    }
 
 
 def visible_job(session, principal: Principal, job_id: str) -> JobRow:
@@ -121,20 +152,41 @@ def _wait(ctx: AppContext, principal: Principal, job_id: str, seconds: float) ->
 
 
 @router.post("", response_model=JobPublic, status_code=202)
-def submit(body: JobCreate, ctx: Ctx, principal: VerifiedOperator,
-           wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for completion")] = 0):
+def submit(
+    body: JobCreate,
+    ctx: Ctx,
+    principal: VerifiedOperator,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for completion")] = 0,
+):
     unavailable = ctx.services.get("sandbox_unavailable")
     if unavailable is not None:
         raise SandboxUnavailable(unavailable.message)
     with ctx.uow() as session:
-        checked, _ = check_query(session, ctx, principal, body.sql,
-                                 dp=body.dp.model_dump() if body.dp is not None else None)
-        row = jobs.submit(session, organization_id=principal.organization_id, user_id=principal.user_id,
-                          submitted_sql=body.sql, checked_sql=checked.sql, plan=plan_of(checked),
-                          now=ctx.clock.now(), queue_cap=ctx.settings.sandbox.per_org_queue_cap)
+        checked, _ = check_query(
+            session, ctx, principal, body.sql, dp=body.dp.model_dump() if body.dp is not None else None
+        )
+        row = jobs.submit(
+            session,
+            organization_id=principal.organization_id,
+            user_id=principal.user_id,
+            submitted_sql=body.sql,
+            checked_sql=checked.sql,
+            plan=plan_of(checked),
+            now=ctx.clock.now(),
+            queue_cap=ctx.settings.sandbox.per_org_queue_cap,
+        )
         reserve_dp(session, ctx, principal, checked, row.id)  # same transaction as the job row
-        emit(session, ctx, principal, "job.submitted", "job", row.id, grants=[list(g) for g in checked.grants],
-             tables=[".".join(t) for t in checked.tables], is_aggregate=checked.is_aggregate)
+        emit(
+            session,
+            ctx,
+            principal,
+            "job.submitted",
+            "job",
+            row.id,
+            grants=[list(g) for g in checked.grants],
+            tables=[".".join(t) for t in checked.tables],
+            is_aggregate=checked.is_aggregate,
+        )
         job_id = row.id
     ctx.job_submitted.set()
     row = _wait(ctx, principal, job_id, wait) if wait else row
@@ -150,8 +202,9 @@ def list_jobs(ctx: Ctx, principal: JobReader) -> list[JobPublic]:
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(job_id: str, ctx: Ctx, principal: JobReader,
-            wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0) -> JobPublic:
+def get_job(
+    job_id: str, ctx: Ctx, principal: JobReader, wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0
+) -> JobPublic:
     return public(_wait(ctx, principal, job_id, wait))
 
 
@@ -168,8 +221,12 @@ def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
 
 
 @router.get("/{job_id}/result")
-def result(job_id: str, ctx: Ctx, principal: JobReader,
-           format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
+def result(
+    job_id: str,
+    ctx: Ctx,
+    principal: JobReader,
+    format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json",
+) -> Response:
     with ctx.uow() as session:
         row = visible_job(session, principal, job_id)
         if row.state != "succeeded" or not row.result_path:
@@ -178,9 +235,15 @@ def result(job_id: str, ctx: Ctx, principal: JobReader,
         path = ctx.settings.results_dir / row.result_path
     table = pq.read_table(path)
     if format == "parquet":
-        return Response(path.read_bytes(), media_type="application/vnd.apache.parquet",
-                        headers={"Content-Disposition": f'attachment; filename="{job_id}.parquet"'})
+        return Response(
+            path.read_bytes(),
+            media_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{job_id}.parquet"'},
+        )
     if format == "csv":
-        return Response(to_csv_bytes(table), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{job_id}.csv"'})
+        return Response(
+            to_csv_bytes(table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{job_id}.csv"'},
+        )
     return JSONResponse({"job_id": job_id, "columns": table.column_names, "rows": to_json_rows(table)})

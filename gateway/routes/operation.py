@@ -38,7 +38,9 @@ Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.op
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
 Filer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
 Terminator = Annotated[Principal, require(Role.implementer, Role.operator)]
-Participant = Annotated[Principal, require(Role.operator, Role.data_source, Role.implementer, Role.supervisor)]
+Participant = Annotated[
+    Principal, require(Role.operator, Role.data_source, Role.implementer, Role.supervisor)
+]
 Party = Annotated[Principal, require_verified(Role.operator, Role.data_source)]
 Reporter = Annotated[Principal, require(Role.operator, Role.supervisor)]
 SourceDept = Annotated[Principal, require_verified(Role.data_source)]
@@ -52,13 +54,15 @@ class Strict(BaseModel):
 
 # --- schemas: plans -----------------------------------------------------------------------------------------
 
+
 class PlanContent(Strict):
     """The 11 contents of an implementation plan (A10)."""
 
     necessity_feasibility: Text
     operator_conditions: Text = Field(description="operator selection conditions (A14-A15)")
     datasets: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(
-        min_length=1, max_length=100, description="the data scope: catalog dataset names")
+        min_length=1, max_length=100, description="the data scope: catalog dataset names"
+    )
     data_description: Text = Field(description="the data catalog of the scope")
     update_frequency: ShortText
     quality_requirements: Text
@@ -69,10 +73,12 @@ class PlanContent(Strict):
     evaluation_criteria: Text
     exit_plan: Text
     asset_handling: Text
-    public_good_products: list[ShortText] = Field(default_factory=list, max_length=100,
-                                                  description="products for public governance and public good")
-    industry_products: list[ShortText] = Field(default_factory=list, max_length=100,
-                                               description="products for industry development")
+    public_good_products: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="products for public governance and public good"
+    )
+    industry_products: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="products for industry development"
+    )
     cost_revenue_sharing: Text
     security_emergency: Text
     rights_duties: Text
@@ -157,7 +163,9 @@ class SelectionChecks(Strict):
 
 
 class SelectionCreate(Strict):
-    organization_id: str = Field(min_length=1, max_length=200, description="the operator organization (id or name)")
+    organization_id: str = Field(
+        min_length=1, max_length=200, description="the operator organization (id or name)"
+    )
     method: Literal["open_tender", "invited_tender", "negotiation"]
     checks: SelectionChecks
     notes: str = Field(default="", max_length=5000)
@@ -174,6 +182,7 @@ class SelectionPublic(BaseModel):
 
 
 # --- schemas: agreements ------------------------------------------------------------------------------------
+
 
 class AgreementContent(Strict):
     """The 12 contents of an operating agreement (A16), besides the structured scope and term."""
@@ -227,8 +236,15 @@ class Filing(Strict):
 
 
 class Termination(Strict):
-    reason: Literal["expiry", "operator_request", "breach", "security_hazard", "unqualified_evaluation",
-                    "policy_change", "other_violation"]
+    reason: Literal[
+        "expiry",
+        "operator_request",
+        "breach",
+        "security_hazard",
+        "unqualified_evaluation",
+        "policy_change",
+        "other_violation",
+    ]
     detail: str = Field(default="", max_length=2000)
 
 
@@ -280,12 +296,15 @@ class ProductCreate(Strict):
     description: str = Field(default="", max_length=5000)
     product_class: Literal["public_good", "industry"]
     pricing: PricingIn
-    source_jobs: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(min_length=1, max_length=100)
+    source_jobs: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=100
+    )
 
 
 class EntityCreate(Strict):
-    organization_id: str | None = Field(default=None, max_length=200,
-                                        description="the business entity (default: the caller's organization)")
+    organization_id: str | None = Field(
+        default=None, max_length=200, description="the business entity (default: the caller's organization)"
+    )
     purpose: str = Field(default="", max_length=2000)
 
 
@@ -418,41 +437,91 @@ class EvaluationPublic(BaseModel):
 
 # --- conversions --------------------------------------------------------------------------------------------
 
+
 def _plan(plan: plans.Plan) -> PlanPublic:
-    return PlanPublic(id=plan.id, name=plan.name, mode=plan.mode, mode_scope=plan.mode_scope, state=plan.state,
-                      state_reason=plan.state_reason, current_version=plan.current_version,
-                      approved_version=plan.approved_version, content=dict(plan.content),
-                      conclusion=plan.conclusion, conclusion_reason=plan.conclusion_reason,
-                      approved_on=plan.approved_on, approval_reference=plan.approval_reference,
-                      reviews=[ReviewPublic(**r.__dict__) for r in plan.reviews])
+    return PlanPublic(
+        id=plan.id,
+        name=plan.name,
+        mode=plan.mode,
+        mode_scope=plan.mode_scope,
+        state=plan.state,
+        state_reason=plan.state_reason,
+        current_version=plan.current_version,
+        approved_version=plan.approved_version,
+        content=dict(plan.content),
+        conclusion=plan.conclusion,
+        conclusion_reason=plan.conclusion_reason,
+        approved_on=plan.approved_on,
+        approval_reference=plan.approval_reference,
+        reviews=[ReviewPublic(**r.__dict__) for r in plan.reviews],
+    )
 
 
 def _selection(s: plans.Selection) -> SelectionPublic:
-    return SelectionPublic(id=s.id, plan_id=s.plan_id, operator_org_id=s.operator_org_id, method=s.method,
-                           checks=dict(s.checks), notes=s.notes, selected_on=s.selected_on)
+    return SelectionPublic(
+        id=s.id,
+        plan_id=s.plan_id,
+        operator_org_id=s.operator_org_id,
+        method=s.method,
+        checks=dict(s.checks),
+        notes=s.notes,
+        selected_on=s.selected_on,
+    )
 
 
 def _agreement(a: agreements.Agreement, today: date) -> AgreementPublic:
     return AgreementPublic(
-        id=a.id, plan_id=a.plan_id, plan_version=a.plan_version, selection_id=a.selection_id,
-        operator_org_id=a.operator_org_id, state=a.state, version=a.version, title=a.title, term_start=a.term_start,
-        term_end=a.term_end, content=dict(a.content), scope={d: s.to_json() for d, s in a.scope.items()},
-        signed_on=a.signed_on, filing_due=a.filing_due, filed_on=a.filed_on, filing_reference=a.filing_reference,
-        filing_overdue=a.filing_overdue(today), filed_late=a.filed_late, terminated_on=a.terminated_on,
-        termination_reason=a.termination_reason, termination_detail=a.termination_detail)
+        id=a.id,
+        plan_id=a.plan_id,
+        plan_version=a.plan_version,
+        selection_id=a.selection_id,
+        operator_org_id=a.operator_org_id,
+        state=a.state,
+        version=a.version,
+        title=a.title,
+        term_start=a.term_start,
+        term_end=a.term_end,
+        content=dict(a.content),
+        scope={d: s.to_json() for d, s in a.scope.items()},
+        signed_on=a.signed_on,
+        filing_due=a.filing_due,
+        filed_on=a.filed_on,
+        filing_reference=a.filing_reference,
+        filing_overdue=a.filing_overdue(today),
+        filed_late=a.filed_late,
+        terminated_on=a.terminated_on,
+        termination_reason=a.termination_reason,
+        termination_detail=a.termination_detail,
+    )
 
 
 def _terms(body: AgreementTerms) -> agreements.Terms:
     scope = {}
     for dataset, s in body.scope.items():
-        dp = DPSettings(mode=DPMode(s.dp.mode), epsilon_budget=s.dp.epsilon_budget,
-                        default_epsilon=s.dp.default_epsilon, refresh=s.dp.refresh,
-                        max_contributions=s.dp.max_contributions)
-        scope[dataset] = agreements.ScopeTerms(purpose=s.purpose, columns=s.columns, privacy_unit=s.privacy_unit,
-                                               k=s.k, row_filters=s.row_filters, max_rows=s.max_rows,
-                                               allow_row_level=s.allow_row_level, dp=dp)
-    return agreements.Terms(title=body.title, term_start=body.term_start, term_end=body.term_end,
-                            content=body.content.model_dump(), scope=scope)
+        dp = DPSettings(
+            mode=DPMode(s.dp.mode),
+            epsilon_budget=s.dp.epsilon_budget,
+            default_epsilon=s.dp.default_epsilon,
+            refresh=s.dp.refresh,
+            max_contributions=s.dp.max_contributions,
+        )
+        scope[dataset] = agreements.ScopeTerms(
+            purpose=s.purpose,
+            columns=s.columns,
+            privacy_unit=s.privacy_unit,
+            k=s.k,
+            row_filters=s.row_filters,
+            max_rows=s.max_rows,
+            allow_row_level=s.allow_row_level,
+            dp=dp,
+        )
+    return agreements.Terms(
+        title=body.title,
+        term_start=body.term_start,
+        term_end=body.term_end,
+        content=body.content.model_dump(),
+        scope=scope,
+    )
 
 
 def _fen(amount: Decimal | None) -> int | None:
@@ -463,40 +532,89 @@ def _product(session: Session, ctx: AppContext, p: products.Product) -> ProductP
     shown = annual.public_product(p, _org_name(session))
     verdict = _product_registration(session, ctx, p.id)
     return ProductPublic(
-        id=p.id, agreement_id=p.agreement_id, operator_org_id=p.operator_org_id, name=p.name, kind=p.kind,
-        description=p.description, product_class=p.product_class, pricing=p.pricing.mode,
-        conditions=p.pricing.conditions, permitted_cost=shown["permitted_cost"],
-        reasonable_return=shown["reasonable_return"], price=shown["price"], source_jobs=list(p.source_jobs),
-        state=p.state, business_entities=[e.organization_id for e in p.entities], registration=verdict.reason)
+        id=p.id,
+        agreement_id=p.agreement_id,
+        operator_org_id=p.operator_org_id,
+        name=p.name,
+        kind=p.kind,
+        description=p.description,
+        product_class=p.product_class,
+        pricing=p.pricing.mode,
+        conditions=p.pricing.conditions,
+        permitted_cost=shown["permitted_cost"],
+        reasonable_return=shown["reasonable_return"],
+        price=shown["price"],
+        source_jobs=list(p.source_jobs),
+        state=p.state,
+        business_entities=[e.organization_id for e in p.entities],
+        registration=verdict.reason,
+    )
 
 
 def _issue(i: quality.Issue, today: date) -> IssuePublic:
-    return IssuePublic(id=i.id, dataset=i.dataset, table=i.table, column=i.column, reporter_org_id=i.reporter_org_id,
-                       source_org_id=i.source_org_id, category=i.category, description=i.description, state=i.state,
-                       reported_on=i.reported_on, answer_due=i.answer_due, overdue=i.overdue(today), answer=i.answer,
-                       answered_on=i.answered_on, outcome=i.outcome)
+    return IssuePublic(
+        id=i.id,
+        dataset=i.dataset,
+        table=i.table,
+        column=i.column,
+        reporter_org_id=i.reporter_org_id,
+        source_org_id=i.source_org_id,
+        category=i.category,
+        description=i.description,
+        state=i.state,
+        reported_on=i.reported_on,
+        answer_due=i.answer_due,
+        overdue=i.overdue(today),
+        answer=i.answer,
+        answered_on=i.answered_on,
+        outcome=i.outcome,
+    )
 
 
 def _dispute(d: quality.Dispute, today: date) -> DisputePublic:
-    return DisputePublic(id=d.id, quality_issue_id=d.quality_issue_id, raised_by_org_id=d.raised_by_org_id,
-                         against_org_id=d.against_org_id, subject=d.subject, description=d.description,
-                         state=d.state, raised_on=d.raised_on, coordination_due=d.coordination_due,
-                         overdue=d.overdue(today), outcome=d.outcome, closed_on=d.closed_on)
+    return DisputePublic(
+        id=d.id,
+        quality_issue_id=d.quality_issue_id,
+        raised_by_org_id=d.raised_by_org_id,
+        against_org_id=d.against_org_id,
+        subject=d.subject,
+        description=d.description,
+        state=d.state,
+        raised_on=d.raised_on,
+        coordination_due=d.coordination_due,
+        overdue=d.overdue(today),
+        outcome=d.outcome,
+        closed_on=d.closed_on,
+    )
 
 
 def _report(r: annual.Report) -> ReportPublic:
-    return ReportPublic(id=r.id, agreement_id=r.agreement_id, year=r.year, content=dict(r.content),
-                        cost=annual.yuan(r.cost_fen), revenue=annual.yuan(r.revenue_fen),
-                        expenditure=annual.yuan(r.expenditure_fen), submitted_on=r.submitted_on)
+    return ReportPublic(
+        id=r.id,
+        agreement_id=r.agreement_id,
+        year=r.year,
+        content=dict(r.content),
+        cost=annual.yuan(r.cost_fen),
+        revenue=annual.yuan(r.revenue_fen),
+        expenditure=annual.yuan(r.expenditure_fen),
+        submitted_on=r.submitted_on,
+    )
 
 
 def _evaluation(e: annual.Evaluation) -> EvaluationPublic:
-    return EvaluationPublic(id=e.id, agreement_id=e.agreement_id, year=e.year, result=e.result,
-                            findings=dict(e.findings), evaluated_on=e.evaluated_on,
-                            termination_offer=e.termination_offer)
+    return EvaluationPublic(
+        id=e.id,
+        agreement_id=e.agreement_id,
+        year=e.year,
+        result=e.result,
+        findings=dict(e.findings),
+        evaluated_on=e.evaluated_on,
+        termination_offer=e.termination_offer,
+    )
 
 
 # --- wiring -------------------------------------------------------------------------------------------------
+
 
 def registration_of(session: Session, ctx: AppContext) -> Callable[[str], Verdict]:
     """The registry's verdict on a dataset today (A9), handed to the agreement service."""
@@ -517,6 +635,7 @@ def _org_name(session: Session) -> Callable[[str], str]:
         if org_id not in cache:
             cache[org_id] = identity.get_organization(session, org_id).name
         return cache[org_id]
+
     return name
 
 
@@ -543,19 +662,30 @@ def _operator_org(session: Session, ref: str) -> identity.Organization:
 
 def _visible_agreement(session: Session, principal: Principal, agreement_id: str) -> agreements.Agreement:
     agreement = agreements.load(session, agreement_id)
-    if principal.has_role(Role.implementer, Role.supervisor) or agreement.operator_org_id == principal.organization_id:
+    if (
+        principal.has_role(Role.implementer, Role.supervisor)
+        or agreement.operator_org_id == principal.organization_id
+    ):
         return agreement
     raise Forbidden("this agreement belongs to another organization")
 
 
 # --- plans (A4, A10-A13) ------------------------------------------------------------------------------------
 
+
 @router.post(f"{OP}/plans", response_model=PlanPublic, status_code=201)
 def create_plan(body: PlanCreate, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
         _catalog_for(session, body.content.datasets)
-        plan = plans.create(session, name=body.name, mode=body.mode, mode_scope=body.mode_scope,
-                            content=body.content.model_dump(), actor_id=principal.user_id, now=ctx.clock.now())
+        plan = plans.create(
+            session,
+            name=body.name,
+            mode=body.mode,
+            mode_scope=body.mode_scope,
+            content=body.content.model_dump(),
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
         emit(session, ctx, principal, "operation.plan.created", "operation_plan", plan.id, mode=plan.mode)
         return _plan(plan)
 
@@ -577,10 +707,24 @@ def edit_plan(plan_id: str, body: PlanEdit, ctx: Ctx, principal: Implementer) ->
     with ctx.uow() as session:
         if body.content is not None:
             _catalog_for(session, body.content.datasets)
-        plan = plans.edit(session, plan_id, name=body.name, mode=body.mode, mode_scope=body.mode_scope,
-                          content=body.content.model_dump() if body.content else None, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.edited", "operation_plan", plan.id,
-             fields=sorted(body.model_dump(exclude_none=True)))
+        plan = plans.edit(
+            session,
+            plan_id,
+            name=body.name,
+            mode=body.mode,
+            mode_scope=body.mode_scope,
+            content=body.content.model_dump() if body.content else None,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.edited",
+            "operation_plan",
+            plan.id,
+            fields=sorted(body.model_dump(exclude_none=True)),
+        )
         return _plan(plan)
 
 
@@ -588,38 +732,74 @@ def edit_plan(plan_id: str, body: PlanEdit, ctx: Ctx, principal: Implementer) ->
 def submit_plan(plan_id: str, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
         plan = plans.submit(session, plan_id, ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.submitted", "operation_plan", plan.id,
-             version=plan.current_version)
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.submitted",
+            "operation_plan",
+            plan.id,
+            version=plan.current_version,
+        )
         return _plan(plan)
 
 
 @router.post(f"{OP}/plans/{{plan_id}}/reviews", response_model=PlanPublic, status_code=201)
 def add_review(plan_id: str, body: ReviewCreate, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
-        plan = plans.add_review(session, plan_id, **body.model_dump(), actor_id=principal.user_id,
-                                now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.reviewed", "operation_plan", plan.id,
-             version=plan.current_version, compliance=body.compliance, feasibility=body.feasibility,
-             security_risk=body.security_risk)
+        plan = plans.add_review(
+            session, plan_id, **body.model_dump(), actor_id=principal.user_id, now=ctx.clock.now()
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.reviewed",
+            "operation_plan",
+            plan.id,
+            version=plan.current_version,
+            compliance=body.compliance,
+            feasibility=body.feasibility,
+            security_risk=body.security_risk,
+        )
         return _plan(plan)
 
 
 @router.post(f"{OP}/plans/{{plan_id}}/conclusion", response_model=PlanPublic)
 def conclude_plan(plan_id: str, body: Conclusion, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
-        plan = plans.conclude(session, plan_id, conclusion=body.conclusion, reason=body.reason, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.concluded", "operation_plan", plan.id,
-             version=plan.current_version, conclusion=body.conclusion, state=plan.state)
+        plan = plans.conclude(
+            session, plan_id, conclusion=body.conclusion, reason=body.reason, now=ctx.clock.now()
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.concluded",
+            "operation_plan",
+            plan.id,
+            version=plan.current_version,
+            conclusion=body.conclusion,
+            state=plan.state,
+        )
         return _plan(plan)
 
 
 @router.post(f"{OP}/plans/{{plan_id}}/approve", response_model=PlanPublic)
 def approve_plan(plan_id: str, body: Approval, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
-        plan = plans.approve(session, plan_id, reference=body.reference, today=ctx.clock.today(),
-                             now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.approved", "operation_plan", plan.id,
-             version=plan.approved_version)
+        plan = plans.approve(
+            session, plan_id, reference=body.reference, today=ctx.clock.today(), now=ctx.clock.now()
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.approved",
+            "operation_plan",
+            plan.id,
+            version=plan.approved_version,
+        )
         return _plan(plan)
 
 
@@ -627,8 +807,16 @@ def approve_plan(plan_id: str, body: Approval, ctx: Ctx, principal: Implementer)
 def reject_plan(plan_id: str, body: Reason, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
         plan = plans.reject(session, plan_id, reason=body.reason, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.rejected", "operation_plan", plan.id,
-             version=plan.current_version, state=plan.state)
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.rejected",
+            "operation_plan",
+            plan.id,
+            version=plan.current_version,
+            state=plan.state,
+        )
         return _plan(plan)
 
 
@@ -636,10 +824,23 @@ def reject_plan(plan_id: str, body: Reason, ctx: Ctx, principal: Implementer) ->
 def change_plan(plan_id: str, body: MajorChange, ctx: Ctx, principal: Implementer) -> PlanPublic:
     with ctx.uow() as session:
         _catalog_for(session, body.content.datasets)
-        plan = plans.major_change(session, plan_id, content=body.content.model_dump(), reason=body.reason,
-                                  actor_id=principal.user_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.plan.major_change", "operation_plan", plan.id,
-             version=plan.current_version)
+        plan = plans.major_change(
+            session,
+            plan_id,
+            content=body.content.model_dump(),
+            reason=body.reason,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.plan.major_change",
+            "operation_plan",
+            plan.id,
+            version=plan.current_version,
+        )
         return _plan(plan)
 
 
@@ -647,11 +848,28 @@ def change_plan(plan_id: str, body: MajorChange, ctx: Ctx, principal: Implemente
 def select_operator(plan_id: str, body: SelectionCreate, ctx: Ctx, principal: Implementer) -> SelectionPublic:
     with ctx.uow() as session:
         org = _operator_org(session, body.organization_id)
-        selection = plans.select_operator(session, plan_id, operator_org_id=org.id, method=body.method,
-                                          checks=body.checks.model_dump(), notes=body.notes,
-                                          actor_id=principal.user_id, today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.operator.selected", "operation_selection", selection.id,
-             plan_id=plan_id, organization_id=org.id, method=body.method)
+        selection = plans.select_operator(
+            session,
+            plan_id,
+            operator_org_id=org.id,
+            method=body.method,
+            checks=body.checks.model_dump(),
+            notes=body.notes,
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.operator.selected",
+            "operation_selection",
+            selection.id,
+            plan_id=plan_id,
+            organization_id=org.id,
+            method=body.method,
+        )
         return _selection(selection)
 
 
@@ -663,15 +881,31 @@ def list_selections(plan_id: str, ctx: Ctx, _: Overseer) -> list[SelectionPublic
 
 # --- agreements (A9, A16-A18, A23-A24) ----------------------------------------------------------------------
 
+
 @router.post(f"{OP}/agreements", response_model=AgreementPublic, status_code=201)
 def create_agreement(body: AgreementCreate, ctx: Ctx, principal: Implementer) -> AgreementPublic:
     with ctx.uow() as session:
         _, catalog = _catalog_for(session, body.scope)
-        agreement = agreements.create(session, plan_id=body.plan_id, selection_id=body.selection_id,
-                                      terms=_terms(body), catalog=catalog, actor_id=principal.user_id,
-                                      now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.created", "operation_agreement", agreement.id,
-             plan_id=agreement.plan_id, organization_id=agreement.operator_org_id, datasets=sorted(agreement.scope))
+        agreement = agreements.create(
+            session,
+            plan_id=body.plan_id,
+            selection_id=body.selection_id,
+            terms=_terms(body),
+            catalog=catalog,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.created",
+            "operation_agreement",
+            agreement.id,
+            plan_id=agreement.plan_id,
+            organization_id=agreement.operator_org_id,
+            datasets=sorted(agreement.scope),
+        )
         return _agreement(agreement, ctx.clock.today())
 
 
@@ -696,8 +930,15 @@ def expire_agreements(ctx: Ctx, principal: Implementer) -> list[str]:
     with ctx.uow() as session:
         ended = agreements.expire_due(session, today=ctx.clock.today(), now=ctx.clock.now())
         for agreement_id in ended:
-            emit(session, ctx, principal, "operation.agreement.terminated", "operation_agreement", agreement_id,
-                 reason="expiry")
+            emit(
+                session,
+                ctx,
+                principal,
+                "operation.agreement.terminated",
+                "operation_agreement",
+                agreement_id,
+                reason="expiry",
+            )
         return ended
 
 
@@ -722,22 +963,45 @@ def agreement_grants(agreement_id: str, ctx: Ctx, principal: Reader) -> list[Gra
 
 
 @router.put(f"{OP}/agreements/{{agreement_id}}", response_model=AgreementPublic)
-def edit_agreement(agreement_id: str, body: AgreementTerms, ctx: Ctx, principal: Implementer) -> AgreementPublic:
+def edit_agreement(
+    agreement_id: str, body: AgreementTerms, ctx: Ctx, principal: Implementer
+) -> AgreementPublic:
     with ctx.uow() as session:
         _, catalog = _catalog_for(session, body.scope)
-        agreement = agreements.edit(session, agreement_id, terms=_terms(body), catalog=catalog, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.edited", "operation_agreement", agreement.id,
-             datasets=sorted(agreement.scope))
+        agreement = agreements.edit(
+            session, agreement_id, terms=_terms(body), catalog=catalog, now=ctx.clock.now()
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.edited",
+            "operation_agreement",
+            agreement.id,
+            datasets=sorted(agreement.scope),
+        )
         return _agreement(agreement, ctx.clock.today())
 
 
 @router.post(f"{OP}/agreements/{{agreement_id}}/sign", response_model=AgreementPublic)
 def sign_agreement(agreement_id: str, ctx: Ctx, principal: Implementer) -> AgreementPublic:
     with ctx.uow() as session:
-        agreement = agreements.sign(session, agreement_id, registration=registration_of(session, ctx),
-                                    today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.signed", "operation_agreement", agreement.id,
-             filing_due=agreement.filing_due.isoformat())
+        agreement = agreements.sign(
+            session,
+            agreement_id,
+            registration=registration_of(session, ctx),
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.signed",
+            "operation_agreement",
+            agreement.id,
+            filing_due=agreement.filing_due.isoformat(),
+        )
         return _agreement(agreement, ctx.clock.today())
 
 
@@ -755,68 +1019,171 @@ def file_agreement(agreement_id: str, body: Filing, ctx: Ctx, principal: Filer) 
     today = ctx.clock.today()
     with ctx.uow() as session:
         ids, catalog = _catalog_for(session, agreements.load(session, agreement_id).scope)
-        agreement, made = agreements.file(session, agreement_id, reference=body.reference,
-                                          registration=registration_of(session, ctx), dataset_ids=ids,
-                                          catalog=catalog, actor_id=principal.user_id, today=today,
-                                          now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.filed", "operation_agreement", agreement.id,
-             late=agreement.filed_late, grants=[g.id for g in made])
+        agreement, made = agreements.file(
+            session,
+            agreement_id,
+            reference=body.reference,
+            registration=registration_of(session, ctx),
+            dataset_ids=ids,
+            catalog=catalog,
+            actor_id=principal.user_id,
+            today=today,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.filed",
+            "operation_agreement",
+            agreement.id,
+            late=agreement.filed_late,
+            grants=[g.id for g in made],
+        )
         for grant in made:
-            emit(session, ctx, principal, "grant.created", "grant", grant.id, version=grant.version,
-                 organization_id=grant.organization_id, dataset=grant.dataset, agreement_id=agreement.id)
+            emit(
+                session,
+                ctx,
+                principal,
+                "grant.created",
+                "grant",
+                grant.id,
+                version=grant.version,
+                organization_id=grant.organization_id,
+                dataset=grant.dataset,
+                agreement_id=agreement.id,
+            )
         return AgreementResult(agreement=_agreement(agreement, today), grants=[grant_public(g) for g in made])
 
 
 @router.post(f"{OP}/agreements/{{agreement_id}}/changes", response_model=AgreementResult)
-def change_agreement(agreement_id: str, body: AgreementChange, ctx: Ctx, principal: Implementer) -> AgreementResult:
+def change_agreement(
+    agreement_id: str, body: AgreementChange, ctx: Ctx, principal: Implementer
+) -> AgreementResult:
     """A changed agreement writes new grant versions (the organization never changes, A18)."""
     with ctx.uow() as session:
         ids, catalog = _catalog_for(session, body.scope)
-        agreement, touched = agreements.change(session, agreement_id, terms=_terms(body), reason=body.reason,
-                                               registration=registration_of(session, ctx), dataset_ids=ids,
-                                               catalog=catalog, actor_id=principal.user_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.changed", "operation_agreement", agreement.id,
-             version=agreement.version, grants=[[g.id, g.version, g.status] for g in touched])
+        agreement, touched = agreements.change(
+            session,
+            agreement_id,
+            terms=_terms(body),
+            reason=body.reason,
+            registration=registration_of(session, ctx),
+            dataset_ids=ids,
+            catalog=catalog,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.changed",
+            "operation_agreement",
+            agreement.id,
+            version=agreement.version,
+            grants=[[g.id, g.version, g.status] for g in touched],
+        )
         for grant in touched:
-            kind = "grant.revoked" if grant.status == "revoked" else (
-                "grant.created" if grant.version == 1 else "grant.changed")
-            emit(session, ctx, principal, kind, "grant", grant.id, version=grant.version, agreement_id=agreement.id)
-        return AgreementResult(agreement=_agreement(agreement, ctx.clock.today()),
-                               grants=[grant_public(g) for g in touched])
+            kind = (
+                "grant.revoked"
+                if grant.status == "revoked"
+                else ("grant.created" if grant.version == 1 else "grant.changed")
+            )
+            emit(
+                session,
+                ctx,
+                principal,
+                kind,
+                "grant",
+                grant.id,
+                version=grant.version,
+                agreement_id=agreement.id,
+            )
+        return AgreementResult(
+            agreement=_agreement(agreement, ctx.clock.today()), grants=[grant_public(g) for g in touched]
+        )
 
 
 @router.post(f"{OP}/agreements/{{agreement_id}}/terminate", response_model=AgreementResult)
-def terminate_agreement(agreement_id: str, body: Termination, ctx: Ctx, principal: Terminator) -> AgreementResult:
+def terminate_agreement(
+    agreement_id: str, body: Termination, ctx: Ctx, principal: Terminator
+) -> AgreementResult:
     """End the agreement for an A23 reason; every grant of it is revoked at once (A24). An operator may only
     ask to end its own agreement (reason operator_request)."""
     with ctx.uow() as session:
         current = _visible_agreement(session, principal, agreement_id)
         if not principal.has_role(Role.implementer) and body.reason != "operator_request":
-            raise Forbidden("an operator may end its own agreement only by request (reason operator_request)",
-                            field="reason")
-        agreement, revoked = agreements.terminate(session, current.id, reason=body.reason, detail=body.detail,
-                                                  today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.agreement.terminated", "operation_agreement", agreement.id,
-             reason=body.reason, grants=[g.id for g in revoked])
+            raise Forbidden(
+                "an operator may end its own agreement only by request (reason operator_request)",
+                field="reason",
+            )
+        agreement, revoked = agreements.terminate(
+            session,
+            current.id,
+            reason=body.reason,
+            detail=body.detail,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.agreement.terminated",
+            "operation_agreement",
+            agreement.id,
+            reason=body.reason,
+            grants=[g.id for g in revoked],
+        )
         for grant in revoked:
-            emit(session, ctx, principal, "grant.revoked", "grant", grant.id, version=grant.version,
-                 agreement_id=agreement.id, reason=body.reason)
-        return AgreementResult(agreement=_agreement(agreement, ctx.clock.today()),
-                               grants=[grant_public(g) for g in revoked])
+            emit(
+                session,
+                ctx,
+                principal,
+                "grant.revoked",
+                "grant",
+                grant.id,
+                version=grant.version,
+                agreement_id=agreement.id,
+                reason=body.reason,
+            )
+        return AgreementResult(
+            agreement=_agreement(agreement, ctx.clock.today()), grants=[grant_public(g) for g in revoked]
+        )
 
 
 # --- annual cycle (A37-A39) ---------------------------------------------------------------------------------
 
+
 @router.post(f"{OP}/agreements/{{agreement_id}}/reports", response_model=ReportPublic, status_code=201)
-def submit_report(agreement_id: str, body: ReportCreate, ctx: Ctx, principal: VerifiedOperator) -> ReportPublic:
+def submit_report(
+    agreement_id: str, body: ReportCreate, ctx: Ctx, principal: VerifiedOperator
+) -> ReportPublic:
     with ctx.uow() as session:
         agreement = _visible_agreement(session, principal, agreement_id)
-        report = annual.submit_report(session, agreement.id, year=body.year, content=body.content.model_dump(),
-                                      cost_fen=_fen(body.cost), revenue_fen=_fen(body.revenue),
-                                      expenditure_fen=_fen(body.expenditure), actor_id=principal.user_id,
-                                      today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.report.submitted", "operation_agreement", agreement.id,
-             year=body.year, report_id=report.id)
+        report = annual.submit_report(
+            session,
+            agreement.id,
+            year=body.year,
+            content=body.content.model_dump(),
+            cost_fen=_fen(body.cost),
+            revenue_fen=_fen(body.revenue),
+            expenditure_fen=_fen(body.expenditure),
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.report.submitted",
+            "operation_agreement",
+            agreement.id,
+            year=body.year,
+            report_id=report.id,
+        )
         return _report(report)
 
 
@@ -827,15 +1194,33 @@ def list_reports(agreement_id: str, ctx: Ctx, principal: Reader) -> list[ReportP
         return [_report(r) for r in annual.reports(session, agreement_id)]
 
 
-@router.post(f"{OP}/agreements/{{agreement_id}}/evaluations", response_model=EvaluationPublic, status_code=201)
+@router.post(
+    f"{OP}/agreements/{{agreement_id}}/evaluations", response_model=EvaluationPublic, status_code=201
+)
 def evaluate(agreement_id: str, body: EvaluationCreate, ctx: Ctx, principal: Implementer) -> EvaluationPublic:
     """Annual evaluation (A39); an unqualified result offers termination with that reason (A23)."""
     with ctx.uow() as session:
-        evaluation = annual.evaluate(session, agreement_id, year=body.year, result=body.result,
-                                     findings=body.findings.model_dump(), actor_id=principal.user_id,
-                                     today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.evaluation.recorded", "operation_agreement", agreement_id,
-             year=body.year, result=body.result, evaluation_id=evaluation.id)
+        evaluation = annual.evaluate(
+            session,
+            agreement_id,
+            year=body.year,
+            result=body.result,
+            findings=body.findings.model_dump(),
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.evaluation.recorded",
+            "operation_agreement",
+            agreement_id,
+            year=body.year,
+            result=body.result,
+            evaluation_id=evaluation.id,
+        )
         return _evaluation(evaluation)
 
 
@@ -847,6 +1232,7 @@ def list_evaluations(agreement_id: str, ctx: Ctx, principal: Reader) -> list[Eva
 
 
 # --- products (A3, A21, A28, A29) ---------------------------------------------------------------------------
+
 
 @router.post(f"{OP}/products", response_model=ProductPublic, status_code=201)
 def create_product(body: ProductCreate, ctx: Ctx, principal: VerifiedOperator) -> ProductPublic:
@@ -860,17 +1246,43 @@ def create_product(body: ProductCreate, ctx: Ctx, principal: VerifiedOperator) -
             except NotFound:
                 job = None
             if job is None or job.organization_id != principal.organization_id or job.state != "succeeded":
-                raise InvalidInput("every source job must be a released (succeeded) job of your organization",
-                                   field="source_jobs")
-        pricing = products.Pricing(body.pricing.mode, body.pricing.conditions, _fen(body.pricing.permitted_cost),
-                                   _fen(body.pricing.reasonable_return))
-        product = products.create(session, agreement_id=agreement.id, operator_org_id=principal.organization_id,
-                                  name=body.name, kind=body.kind, description=body.description,
-                                  product_class=body.product_class, pricing=pricing, source_jobs=body.source_jobs,
-                                  actor_id=principal.user_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.product.listed", "operation_product", product.id,
-             agreement_id=agreement.id, product_kind=product.kind, product_class=product.product_class,
-             pricing=product.pricing.mode, price_fen=product.price_fen, source_jobs=list(product.source_jobs))
+                raise InvalidInput(
+                    "every source job must be a released (succeeded) job of your organization",
+                    field="source_jobs",
+                )
+        pricing = products.Pricing(
+            body.pricing.mode,
+            body.pricing.conditions,
+            _fen(body.pricing.permitted_cost),
+            _fen(body.pricing.reasonable_return),
+        )
+        product = products.create(
+            session,
+            agreement_id=agreement.id,
+            operator_org_id=principal.organization_id,
+            name=body.name,
+            kind=body.kind,
+            description=body.description,
+            product_class=body.product_class,
+            pricing=pricing,
+            source_jobs=body.source_jobs,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.product.listed",
+            "operation_product",
+            product.id,
+            agreement_id=agreement.id,
+            product_kind=product.kind,
+            product_class=product.product_class,
+            pricing=product.pricing.mode,
+            price_fen=product.price_fen,
+            source_jobs=list(product.source_jobs),
+        )
         return _product(session, ctx, product)
 
 
@@ -909,20 +1321,36 @@ def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: Verifie
             entity = _operator_org(session, body.organization_id).id
             if entity != principal.organization_id and principal.organization_id != product.operator_org_id:
                 raise Forbidden("a business entity registers itself", field="organization_id")
-        product = products.add_entity(session, product_id, organization_id=entity,
-                                      related=identity.affiliations_of(session, product.operator_org_id),
-                                      purpose=body.purpose, actor_id=principal.user_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.product.entity_registered", "operation_product", product.id,
-             organization_id=entity)
+        product = products.add_entity(
+            session,
+            product_id,
+            organization_id=entity,
+            related=identity.affiliations_of(session, product.operator_org_id),
+            purpose=body.purpose,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.product.entity_registered",
+            "operation_product",
+            product.id,
+            organization_id=entity,
+        )
         return _product(session, ctx, product)
 
 
 # --- quality feedback and disputes (A32-A33) ----------------------------------------------------------------
 
+
 def _visible_issue(session: Session, principal: Principal, issue_id: str) -> quality.Issue:
     item = quality.issue(session, issue_id)
     if principal.has_role(Role.supervisor, Role.implementer) or principal.organization_id in (
-            item.reporter_org_id, item.source_org_id):
+        item.reporter_org_id,
+        item.source_org_id,
+    ):
         return item
     raise Forbidden("this quality issue concerns other organizations")
 
@@ -936,28 +1364,55 @@ def report_issue(body: IssueCreate, ctx: Ctx, principal: VerifiedOperator) -> Is
             if body.table is not None:
                 table = catalog_service.get_table(session, dataset, body.table)
                 if body.column is not None and not any(
-                        c.name == body.column for c in catalog_service.columns_of(session, table)):
+                    c.name == body.column for c in catalog_service.columns_of(session, table)
+                ):
                     raise InvalidInput("the table has no such column", field="column")
         except NotFound as error:
-            raise InvalidInput("no such dataset or table in the catalog", field=error.details.get("field", "dataset"))
-        item = quality.report(session, dataset=dataset.name, table=body.table, column=body.column,
-                              reporter_org_id=principal.organization_id, source_org_id=dataset.source_org_id,
-                              category=body.category, description=body.description, today=today,
-                              now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.quality.reported", "quality_issue", item.id, dataset=item.dataset,
-             table=item.table, column=item.column, answer_due=item.answer_due.isoformat())
+            raise InvalidInput(
+                "no such dataset or table in the catalog", field=error.details.get("field", "dataset")
+            )
+        item = quality.report(
+            session,
+            dataset=dataset.name,
+            table=body.table,
+            column=body.column,
+            reporter_org_id=principal.organization_id,
+            source_org_id=dataset.source_org_id,
+            category=body.category,
+            description=body.description,
+            today=today,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.quality.reported",
+            "quality_issue",
+            item.id,
+            dataset=item.dataset,
+            table=item.table,
+            column=item.column,
+            answer_due=item.answer_due.isoformat(),
+        )
         return _issue(item, today)
 
 
 @router.get(f"{OP}/quality/issues", response_model=list[IssuePublic])
-def list_issues(ctx: Ctx, principal: Participant,
-                overdue: Annotated[bool, Query(description="only open issues past their deadline")] = False
-                ) -> list[IssuePublic]:
+def list_issues(
+    ctx: Ctx,
+    principal: Participant,
+    overdue: Annotated[bool, Query(description="only open issues past their deadline")] = False,
+) -> list[IssuePublic]:
     today = ctx.clock.today()
     owner = None if principal.has_role(Role.supervisor, Role.implementer) else principal.organization_id
     with ctx.uow() as session:
-        return [_issue(i, today) for i in quality.list_issues(session, organization_id=owner,
-                                                               overdue_on=today if overdue else None)]
+        return [
+            _issue(i, today)
+            for i in quality.list_issues(
+                session, organization_id=owner, overdue_on=today if overdue else None
+            )
+        ]
 
 
 @router.get(f"{OP}/quality/issues/{{issue_id}}", response_model=IssuePublic)
@@ -973,8 +1428,15 @@ def answer_issue(issue_id: str, body: Answer, ctx: Ctx, principal: SourceDept) -
         if quality.issue(session, issue_id).source_org_id != principal.organization_id:
             raise Forbidden("only the source department of the dataset answers")
         item = quality.answer(session, issue_id, text=body.answer, today=today, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.quality.answered", "quality_issue", item.id,
-             late=today > item.answer_due)
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.quality.answered",
+            "quality_issue",
+            item.id,
+            late=today > item.answer_due,
+        )
         return _issue(item, today)
 
 
@@ -988,7 +1450,9 @@ def accept_answer(issue_id: str, ctx: Ctx, principal: VerifiedOperator) -> Issue
     with ctx.uow() as session:
         _reporter_only(session, principal, issue_id)
         item = quality.accept(session, issue_id, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.quality.closed", "quality_issue", item.id, outcome="accepted")
+        emit(
+            session, ctx, principal, "operation.quality.closed", "quality_issue", item.id, outcome="accepted"
+        )
         return _issue(item, ctx.clock.today())
 
 
@@ -997,10 +1461,19 @@ def dispute_answer(issue_id: str, body: DisputeRaise, ctx: Ctx, principal: Verif
     today = ctx.clock.today()
     with ctx.uow() as session:
         _reporter_only(session, principal, issue_id)
-        item = quality.dispute_answer(session, issue_id, description=body.description, today=today,
-                                      now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.dispute.raised", "dispute", item.id, quality_issue_id=issue_id,
-             subject=item.subject)
+        item = quality.dispute_answer(
+            session, issue_id, description=body.description, today=today, now=ctx.clock.now()
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.dispute.raised",
+            "dispute",
+            item.id,
+            quality_issue_id=issue_id,
+            subject=item.subject,
+        )
         return _dispute(item, today)
 
 
@@ -1011,8 +1484,15 @@ def escalate_issue(issue_id: str, ctx: Ctx, principal: Reporter) -> IssuePublic:
         if not principal.has_role(Role.supervisor):
             _reporter_only(session, principal, issue_id)
         item = quality.escalate(session, issue_id, today=today, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.quality.escalated", "quality_issue", item.id,
-             answer_due=item.answer_due.isoformat())
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.quality.escalated",
+            "quality_issue",
+            item.id,
+            answer_due=item.answer_due.isoformat(),
+        )
         return _issue(item, today)
 
 
@@ -1030,7 +1510,9 @@ def escalate_overdue(ctx: Ctx, principal: Supervisor) -> list[str]:
 def resolve_issue(issue_id: str, body: Outcome, ctx: Ctx, principal: Supervisor) -> IssuePublic:
     with ctx.uow() as session:
         item = quality.resolve(session, issue_id, outcome=body.outcome, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.quality.closed", "quality_issue", item.id, outcome="resolved")
+        emit(
+            session, ctx, principal, "operation.quality.closed", "quality_issue", item.id, outcome="resolved"
+        )
         return _issue(item, ctx.clock.today())
 
 
@@ -1045,12 +1527,29 @@ def raise_dispute(body: DisputeCreate, ctx: Ctx, principal: Party) -> DisputePub
             raise InvalidInput("no such organization", field="against")
         kinds = {principal.organization_kind, other.kind}
         if kinds != {OrgKind.operator, OrgKind.data_source}:
-            raise InvalidInput("a dispute is between an operator and a source department (A33)", field="against")
-        item = quality.raise_dispute(session, raised_by_org_id=principal.organization_id, against_org_id=other.id,
-                                     subject=body.subject, description=body.description, quality_issue_id=None,
-                                     today=today, now=ctx.clock.now())
-        emit(session, ctx, principal, "operation.dispute.raised", "dispute", item.id, subject=item.subject,
-             against=other.id)
+            raise InvalidInput(
+                "a dispute is between an operator and a source department (A33)", field="against"
+            )
+        item = quality.raise_dispute(
+            session,
+            raised_by_org_id=principal.organization_id,
+            against_org_id=other.id,
+            subject=body.subject,
+            description=body.description,
+            quality_issue_id=None,
+            today=today,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "operation.dispute.raised",
+            "dispute",
+            item.id,
+            subject=item.subject,
+            against=other.id,
+        )
         return _dispute(item, today)
 
 
@@ -1089,6 +1588,7 @@ def decide_dispute(dispute_id: str, body: Outcome, ctx: Ctx, principal: Supervis
 
 # --- public disclosures (A25, A26, A28), anonymous ----------------------------------------------------------
 
+
 @router.get("/public/operation/disclosures/{year}")
 def annual_disclosure(year: Annotated[int, Path(ge=2000, le=2200)], ctx: Ctx, _: Public) -> dict[str, Any]:
     """The annual disclosure of authorizations (operator, content, scope, time limits) and of each operator's
@@ -1113,8 +1613,11 @@ def operation_catalog(ctx: Ctx, _: Public) -> list[dict[str, Any]]:
         names = _org_name(session)
         entries: dict[str, dict[str, set]] = {}
         for agreement in agreements.list_agreements(session, states=("filed",)):
-            entities = {names(e.organization_id) for p in products.list_products(
-                session, agreement_id=agreement.id, state="listed") for e in p.entities}
+            entities = {
+                names(e.organization_id)
+                for p in products.list_products(session, agreement_id=agreement.id, state="listed")
+                for e in p.entities
+            }
             for dataset in agreement.scope:
                 entry = entries.setdefault(dataset, {"operators": set(), "business_entities": set()})
                 entry["operators"].add(names(agreement.operator_org_id))
@@ -1122,7 +1625,13 @@ def operation_catalog(ctx: Ctx, _: Public) -> list[dict[str, Any]]:
         result = []
         for dataset, entry in sorted(entries.items()):
             row = catalog_service.get_dataset(session, dataset)
-            result.append({"dataset": dataset, "title": row.title, "sector": row.sector,
-                           "operators": sorted(entry["operators"]),
-                           "business_entities": sorted(entry["business_entities"])})
+            result.append(
+                {
+                    "dataset": dataset,
+                    "title": row.title,
+                    "sector": row.sector,
+                    "operators": sorted(entry["operators"]),
+                    "business_entities": sorted(entry["business_entities"]),
+                }
+            )
         return result

@@ -39,16 +39,23 @@ class CheckVerdict(BaseModel):
 def check(body: QueryCheck, ctx: Ctx, principal: Operator) -> CheckVerdict:
     try:
         with ctx.uow() as session:
-            checked, _ = check_query(session, ctx, principal, body.sql,
-                                     dp=body.dp.model_dump() if body.dp is not None else None)
+            checked, _ = check_query(
+                session, ctx, principal, body.sql, dp=body.dp.model_dump() if body.dp is not None else None
+            )
             dp = _dp_cost(session, ctx, checked)
     except (PolicyViolation, Forbidden) as refusal:
         return CheckVerdict(verdict="denied", violation=refusal.to_dict())
     return CheckVerdict(
-        verdict="allowed", rewritten_sql=checked.sql, output_columns=list(checked.output_columns),
+        verdict="allowed",
+        rewritten_sql=checked.sql,
+        output_columns=list(checked.output_columns),
         columns_by_clause={k: list(v) for k, v in checked.columns_by_clause.items()},
-        is_aggregate=checked.is_aggregate, k=checked.k, row_cap=checked.row_cap,
-        grants=[{"id": g, "version": v} for g, v in checked.grants], dp=dp)
+        is_aggregate=checked.is_aggregate,
+        k=checked.k,
+        row_cap=checked.row_cap,
+        grants=[{"id": g, "version": v} for g, v in checked.grants],
+        dp=dp,
+    )
 
 
 def _dp_cost(session, ctx, checked) -> dict[str, Any] | None:
@@ -58,7 +65,13 @@ def _dp_cost(session, ctx, checked) -> dict[str, Any] | None:
     plan = checked.dp
     grant = grants.load(session, plan["grant_id"], plan["grant_version"])
     budget = budget_of(session, ctx, grant)
-    return {"epsilon": plan["epsilon"], "split": plan["split"], "max_contributions": plan["max_contributions"],
-            "groups": math.prod(len(d) for d in plan["domains"]), "released_columns": plan["released_columns"],
-            "budget": budget, "fits": plan["epsilon"] <= budget["remaining"] + 1e-9
-            and (budget["org_remaining"] is None or plan["epsilon"] <= budget["org_remaining"] + 1e-9)}
+    return {
+        "epsilon": plan["epsilon"],
+        "split": plan["split"],
+        "max_contributions": plan["max_contributions"],
+        "groups": math.prod(len(d) for d in plan["domains"]),
+        "released_columns": plan["released_columns"],
+        "budget": budget,
+        "fits": plan["epsilon"] <= budget["remaining"] + 1e-9
+        and (budget["org_remaining"] is None or plan["epsilon"] <= budget["org_remaining"] + 1e-9),
+    }

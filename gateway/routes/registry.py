@@ -37,6 +37,7 @@ REGISTRANT_KINDS = {OrgKind.data_source, OrgKind.operator}
 
 # --- schemas -------------------------------------------------------------------------------------------------
 
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,8 +80,9 @@ class ApplicationCreate(Strict):
     certificate_code: str | None = Field(default=None, max_length=40)
     evidence_id: str | None = Field(default=None, max_length=32)
     authorization_end: date | None = None
-    co_registrants: list[str] = Field(default_factory=list, max_length=20,
-                                      description="organization ids or names of joint registrants (R9)")
+    co_registrants: list[str] = Field(
+        default_factory=list, max_length=20, description="organization ids or names of joint registrants (R9)"
+    )
 
 
 class ObjectionPublic(BaseModel):
@@ -142,7 +144,9 @@ class Resolution(Strict):
 
 class Renewal(Strict):
     valid_to: date | None = Field(default=None, description="default: the longest term allowed (R18)")
-    authorization_end: date | None = Field(default=None, description="products: the renewed authorization's end")
+    authorization_end: date | None = Field(
+        default=None, description="products: the renewed authorization's end"
+    )
 
 
 class CertificatePublic(BaseModel):
@@ -197,6 +201,7 @@ class DatasetStatus(BaseModel):
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
+
 def _application(view: service.ApplicationView) -> ApplicationPublic:
     data = {k: getattr(view, k) for k in ApplicationPublic.model_fields if k != "objections"}
     return ApplicationPublic(**data, objections=[ObjectionPublic(**o.__dict__) for o in view.objections])
@@ -208,10 +213,18 @@ def _certificate(view: service.CertificateView) -> CertificatePublic:
 
 def _verification(result: service.Verification, request: Request | None = None) -> VerificationPublic:
     qr = _verify_url(request, result.code) + "/qr.svg" if request is not None and result.found else None
-    return VerificationPublic(code=result.code, code_valid=result.code_valid, found=result.found,
-                              signature_valid=result.signature_valid, state=result.state, valid=result.valid,
-                              reason=result.reason, versions=result.versions, qr_code=qr,
-                              certificate=_certificate(result.certificate) if result.certificate else None)
+    return VerificationPublic(
+        code=result.code,
+        code_valid=result.code_valid,
+        found=result.found,
+        signature_valid=result.signature_valid,
+        state=result.state,
+        valid=result.valid,
+        reason=result.reason,
+        versions=result.versions,
+        qr_code=qr,
+        certificate=_certificate(result.certificate) if result.certificate else None,
+    )
 
 
 def _verify_url(request: Request, code: str) -> str:
@@ -231,15 +244,18 @@ def _with_sm3(ctx: AppContext) -> bool:
 def current_evidence(session: Session, ctx: AppContext, dataset: str) -> evidence_mod.Evidence:
     """Evidence over the dataset's stored Parquet files as they are now."""
     sources = catalog_service.raw_sources(session, ctx.settings.domain_store_dir, dataset)
-    return evidence_mod.compute("dataset", dataset, {t: path for t, (_, path) in sources.items()},
-                                with_sm3=_with_sm3(ctx))
+    return evidence_mod.compute(
+        "dataset", dataset, {t: path for t, (_, path) in sources.items()}, with_sm3=_with_sm3(ctx)
+    )
 
 
 def _readable(session: Session, principal: Principal, application_id: str) -> None:
     if principal.has_role(Role.registrar, Role.supervisor):
         return
     if principal.organization_id not in service.registrant_ids(session, application_id):
-        raise Forbidden("only the registrants, the registration institution and supervisors see an application")
+        raise Forbidden(
+            "only the registrants, the registration institution and supervisors see an application"
+        )
 
 
 def _signing_key(ctx: AppContext):
@@ -248,6 +264,7 @@ def _signing_key(ctx: AppContext):
 
 # --- state machine -------------------------------------------------------------------------------------------
 
+
 @router.get("/transitions")
 def transitions(_: Public) -> list[dict[str, Any]]:
     """The procedure's allowed transitions (R16), as held by the registry."""
@@ -255,6 +272,7 @@ def transitions(_: Public) -> list[dict[str, Any]]:
 
 
 # --- evidence (R12, R13) -------------------------------------------------------------------------------------
+
 
 @router.post("/evidence", response_model=EvidencePublic, status_code=201)
 def create_evidence(body: EvidenceCreate, ctx: Ctx, principal: EvidenceMaker) -> EvidencePublic:
@@ -265,19 +283,40 @@ def create_evidence(body: EvidenceCreate, ctx: Ctx, principal: EvidenceMaker) ->
                 raise Forbidden("self-evidence is made by the registrant holding the data", field="dataset")
         else:
             if not principal.has_role(Role.third_party):
-                raise Forbidden("third-party evidence is issued by a third-party service institution", field="mode")
+                raise Forbidden(
+                    "third-party evidence is issued by a third-party service institution", field="mode"
+                )
             registrars = [o.id for o in identity.list_organizations(session) if o.kind is OrgKind.registrar]
-            evidence_mod.check_third_party(principal.organization_id, registrants=[dataset.source_org_id],
-                                           registrars=registrars,
-                                           affiliations=identity.affiliations_of(session, principal.organization_id))
+            evidence_mod.check_third_party(
+                principal.organization_id,
+                registrants=[dataset.source_org_id],
+                registrars=registrars,
+                affiliations=identity.affiliations_of(session, principal.organization_id),
+            )
         computed = current_evidence(session, ctx, dataset.name)
-        view = service.record_evidence(session, computed, subject_type="dataset", subject_id=dataset.name,
-                                       subject_version=dataset.version, mode=body.mode,
-                                       registrant_org_id=dataset.source_org_id,
-                                       issuer_org_id=principal.organization_id, actor_id=principal.user_id,
-                                       now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.evidence.recorded", "dataset", dataset.name, evidence_id=view.id,
-             mode=body.mode, sha256=view.sha256)
+        view = service.record_evidence(
+            session,
+            computed,
+            subject_type="dataset",
+            subject_id=dataset.name,
+            subject_version=dataset.version,
+            mode=body.mode,
+            registrant_org_id=dataset.source_org_id,
+            issuer_org_id=principal.organization_id,
+            actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.evidence.recorded",
+            "dataset",
+            dataset.name,
+            evidence_id=view.id,
+            mode=body.mode,
+            sha256=view.sha256,
+        )
         return EvidencePublic(**{k: getattr(view, k) for k in EvidencePublic.model_fields})
 
 
@@ -290,22 +329,28 @@ def get_evidence(evidence_id: str, ctx: Ctx, _: Authenticated) -> EvidencePublic
 
 # --- applications --------------------------------------------------------------------------------------------
 
+
 def _parse_application(text: str) -> ApplicationCreate:
     try:
         return ApplicationCreate.model_validate_json(text)
     except ValidationError as error:
         fields = [".".join(str(p) for p in e.get("loc", ())) or "application" for e in error.errors()]
-        raise InvalidInput(f"invalid application: {', '.join(fields)}",
-                           field=f"application.{fields[0]}" if fields else "application",
-                           fields=[{"field": f"application.{f}", "problem": e.get("msg", "")}
-                                   for f, e in zip(fields, error.errors())])
+        raise InvalidInput(
+            f"invalid application: {', '.join(fields)}",
+            field=f"application.{fields[0]}" if fields else "application",
+            fields=[
+                {"field": f"application.{f}", "problem": e.get("msg", "")}
+                for f, e in zip(fields, error.errors())
+            ],
+        )
 
 
 @router.post("/applications", response_model=ApplicationPublic, status_code=201)
 async def create_application(
-        ctx: Ctx, principal: Registrant,
-        application: Annotated[str, Form(description="the application as JSON (ApplicationCreate)")],
-        commitment_letter: Annotated[UploadFile, File(description="the signed commitment letter (承诺书)")],
+    ctx: Ctx,
+    principal: Registrant,
+    application: Annotated[str, Form(description="the application as JSON (ApplicationCreate)")],
+    commitment_letter: Annotated[UploadFile, File(description="the signed commitment letter (承诺书)")],
 ) -> ApplicationPublic:
     body = _parse_application(application)
     letter = await commitment_letter.read(service.MAX_LETTER_BYTES + 1)
@@ -318,24 +363,28 @@ def _product_authorization_end(session, principal: Principal, product_id: str):
     """A product is registered by the operator that lists it; its certificate cannot outlive the agreement
     it was developed under (R17)."""
     if not principal.has_role(Role.operator):
-        raise Forbidden("products and services are registered by the operator developing them",
-                        field="subject_type")
+        raise Forbidden(
+            "products and services are registered by the operator developing them", field="subject_type"
+        )
     product = products.load(session, product_id)
     if product.operator_org_id != principal.organization_id:
         raise Forbidden("only the operator that lists this product may register it", field="subject_id")
     return agreements.load(session, product.agreement_id).term_end
 
 
-def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, filename: str,
-            letter: bytes) -> ApplicationPublic:
+def _submit(
+    ctx: AppContext, principal: Principal, body: ApplicationCreate, filename: str, letter: bytes
+) -> ApplicationPublic:
     today = ctx.clock.today()
     with ctx.uow() as session:
         current_sha = None
         if body.subject_type == "dataset":
             dataset = catalog_service.get_dataset(session, body.subject_id)
             if body.kind == "first" and dataset.source_org_id != principal.organization_id:
-                raise Forbidden("the source department holding the dataset applies for its registration",
-                                field="subject_id")
+                raise Forbidden(
+                    "the source department holding the dataset applies for its registration",
+                    field="subject_id",
+                )
             if body.kind in ("first", "change"):
                 current_sha = current_evidence(session, ctx, dataset.name).sha256
         else:
@@ -346,19 +395,43 @@ def _submit(ctx: AppContext, principal: Principal, body: ApplicationCreate, file
         for ref in body.co_registrants:
             org = identity.get_organization(session, ref)
             if org.kind not in REGISTRANT_KINDS:
-                raise InvalidInput("co-registrants are data source or operator organizations", field="co_registrants")
+                raise InvalidInput(
+                    "co-registrants are data source or operator organizations", field="co_registrants"
+                )
             co.append(service.Party(org.id, org.name))
         spec = service.ApplicationSpec(
-            kind=body.kind, subject_type=body.subject_type, subject_id=body.subject_id,
-            content=body.content.model_dump(), commitment_filename=filename, commitment_letter=letter,
-            certificate_code=body.certificate_code, evidence_id=body.evidence_id,
-            authorization_end=body.authorization_end, co_registrants=tuple(co))
-        view = service.submit(session, spec, applicant=_party(session, principal.organization_id),
-                              user_id=principal.user_id, today=today, now=ctx.clock.now(),
-                              current_evidence_sha256=current_sha)
-        emit(session, ctx, principal, "registry.application.submitted", "registry_application", view.id,
-             registration_type=view.kind, subject=f"{view.subject_type}:{view.subject_id}",
-             co_registrants=len(co), acceptance_due=view.acceptance_due.isoformat())
+            kind=body.kind,
+            subject_type=body.subject_type,
+            subject_id=body.subject_id,
+            content=body.content.model_dump(),
+            commitment_filename=filename,
+            commitment_letter=letter,
+            certificate_code=body.certificate_code,
+            evidence_id=body.evidence_id,
+            authorization_end=body.authorization_end,
+            co_registrants=tuple(co),
+        )
+        view = service.submit(
+            session,
+            spec,
+            applicant=_party(session, principal.organization_id),
+            user_id=principal.user_id,
+            today=today,
+            now=ctx.clock.now(),
+            current_evidence_sha256=current_sha,
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.application.submitted",
+            "registry_application",
+            view.id,
+            registration_type=view.kind,
+            subject=f"{view.subject_type}:{view.subject_id}",
+            co_registrants=len(co),
+            acceptance_due=view.acceptance_due.isoformat(),
+        )
         return _application(view)
 
 
@@ -379,20 +452,51 @@ def get_application(application_id: str, ctx: Ctx, principal: Authenticated) -> 
 @router.post("/applications/{application_id}/consent", response_model=ApplicationPublic)
 def consent(application_id: str, ctx: Ctx, principal: Registrant) -> ApplicationPublic:
     with ctx.uow() as session:
-        view = service.consent(session, application_id, organization_id=principal.organization_id,
-                               user_id=principal.user_id, today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.application.consented", "registry_application", view.id,
-             organization_id=principal.organization_id)
+        view = service.consent(
+            session,
+            application_id,
+            organization_id=principal.organization_id,
+            user_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.application.consented",
+            "registry_application",
+            view.id,
+            organization_id=principal.organization_id,
+        )
         return _application(view)
 
 
-def _act(ctx: AppContext, principal: Principal, application_id: str, action: str, reason: str) -> ApplicationPublic:
+def _act(
+    ctx: AppContext, principal: Principal, application_id: str, action: str, reason: str
+) -> ApplicationPublic:
     with ctx.uow() as session:
         before = service.application(session, application_id, ctx.clock.today()).state
-        view = service.act(session, application_id, action, actor_id=principal.user_id, today=ctx.clock.today(),
-                           now=ctx.clock.now(), reason=reason, organization_id=principal.organization_id)
-        emit(session, ctx, principal, f"registry.application.{action}", "registry_application", view.id,
-             from_state=before, to_state=view.state)
+        view = service.act(
+            session,
+            application_id,
+            action,
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+            reason=reason,
+            organization_id=principal.organization_id,
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            f"registry.application.{action}",
+            "registry_application",
+            view.id,
+            from_state=before,
+            to_state=view.state,
+        )
         return _application(view)
 
 
@@ -403,8 +507,9 @@ def accept(application_id: str, ctx: Ctx, principal: Registrar) -> ApplicationPu
 
 
 @router.post("/applications/{application_id}/return", response_model=ApplicationPublic)
-def return_for_completion(application_id: str, body: RequiredReason, ctx: Ctx,
-                          principal: Registrar) -> ApplicationPublic:
+def return_for_completion(
+    application_id: str, body: RequiredReason, ctx: Ctx, principal: Registrar
+) -> ApplicationPublic:
     return _act(ctx, principal, application_id, "return", body.reason)
 
 
@@ -432,12 +537,24 @@ def withdraw(application_id: str, ctx: Ctx, principal: Registrant) -> Applicatio
 @router.post("/applications/{application_id}/resubmit", response_model=ApplicationPublic)
 def resubmit(application_id: str, body: Resubmit, ctx: Ctx, principal: Registrant) -> ApplicationPublic:
     with ctx.uow() as session:
-        view = service.resubmit(session, application_id,
-                                content=body.content.model_dump() if body.content else None,
-                                organization_id=principal.organization_id, user_id=principal.user_id,
-                                today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.application.resubmit", "registry_application", view.id,
-             to_state=view.state)
+        view = service.resubmit(
+            session,
+            application_id,
+            content=body.content.model_dump() if body.content else None,
+            organization_id=principal.organization_id,
+            user_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.application.resubmit",
+            "registry_application",
+            view.id,
+            to_state=view.state,
+        )
         return _application(view)
 
 
@@ -446,10 +563,24 @@ def issue(application_id: str, ctx: Ctx, principal: Registrar) -> ApplicationPub
     """After the notice period: assign the code and issue the signed certificate (赋码发证)."""
     key = _signing_key(ctx)
     with ctx.uow() as session:
-        view = service.issue(session, application_id, key=key, actor_id=principal.user_id,
-                             today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.application.issue", "registry_application", view.id,
-             to_state=view.state, certificate_code=view.certificate_code)
+        view = service.issue(
+            session,
+            application_id,
+            key=key,
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.application.issue",
+            "registry_application",
+            view.id,
+            to_state=view.state,
+            certificate_code=view.certificate_code,
+        )
         return _application(view)
 
 
@@ -458,40 +589,81 @@ def commitment_letter(application_id: str, ctx: Ctx, principal: Authenticated) -
     with ctx.uow() as session:
         _readable(session, principal, application_id)
         _, content = service.commitment_letter(session, application_id)
-        emit(session, ctx, principal, "registry.commitment_letter.read", "registry_application", application_id)
-    return Response(content, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="commitment-{application_id}"'})
+        emit(
+            session, ctx, principal, "registry.commitment_letter.read", "registry_application", application_id
+        )
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="commitment-{application_id}"'},
+    )
 
 
 # --- objections ----------------------------------------------------------------------------------------------
 
+
 @router.post("/applications/{application_id}/objections", response_model=ObjectionPublic, status_code=201)
-def object_to(application_id: str, body: ObjectionCreate, ctx: Ctx, principal: Authenticated) -> ObjectionPublic:
+def object_to(
+    application_id: str, body: ObjectionCreate, ctx: Ctx, principal: Authenticated
+) -> ObjectionPublic:
     """Object to a registration under public notice: issuance pauses until the registrar resolves it."""
     with ctx.uow() as session:
-        view = service.file_objection(session, application_id, reason=body.reason, user_id=principal.user_id,
-                                      today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.objection.filed", "registry_application", application_id,
-             objection_id=view.id)
+        view = service.file_objection(
+            session,
+            application_id,
+            reason=body.reason,
+            user_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.objection.filed",
+            "registry_application",
+            application_id,
+            objection_id=view.id,
+        )
         return ObjectionPublic(**view.__dict__)
 
 
 @router.post("/objections/{objection_id}/resolve", response_model=ApplicationPublic)
 def resolve(objection_id: str, body: Resolution, ctx: Ctx, principal: Registrar) -> ApplicationPublic:
     with ctx.uow() as session:
-        view = service.resolve_objection(session, objection_id, decision=body.decision, reason=body.reason,
-                                         actor_id=principal.user_id, today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, f"registry.objection.{body.decision}", "registry_application", view.id,
-             objection_id=objection_id, to_state=view.state)
+        view = service.resolve_objection(
+            session,
+            objection_id,
+            decision=body.decision,
+            reason=body.reason,
+            actor_id=principal.user_id,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            f"registry.objection.{body.decision}",
+            "registry_application",
+            view.id,
+            objection_id=objection_id,
+            to_state=view.state,
+        )
         return _application(view)
 
 
 # --- certificates --------------------------------------------------------------------------------------------
 
+
 @router.get("/public-key")
 def public_key(ctx: Ctx, _: Public) -> dict[str, str]:
     key = _signing_key(ctx)
-    return {"algorithm": "Ed25519", "key_id": certificates.key_id(key), "public_key_pem": certificates.public_pem(key)}
+    return {
+        "algorithm": "Ed25519",
+        "key_id": certificates.key_id(key),
+        "public_key_pem": certificates.public_pem(key),
+    }
 
 
 @router.get("/certificates/{code}", response_model=VerificationPublic)
@@ -499,17 +671,29 @@ def verify_certificate(code: str, request: Request, ctx: Ctx, _: Public) -> Veri
     """Public verification without login: code check character, signature, status and validity today."""
     key = _signing_key(ctx)
     with ctx.uow() as session:
-        return _verification(service.verify_certificate(session, code, key.public_key(), ctx.clock.today()), request)
+        return _verification(
+            service.verify_certificate(session, code, key.public_key(), ctx.clock.today()), request
+        )
 
 
 @router.post("/certificates/{code}/verify", response_model=VerificationPublic)
-def verify_document(code: str, body: PresentedDocument, request: Request, ctx: Ctx,
-                    _: Public) -> VerificationPublic:
+def verify_document(
+    code: str, body: PresentedDocument, request: Request, ctx: Ctx, _: Public
+) -> VerificationPublic:
     """Verify a presented certificate document and signature (e.g. a downloaded copy)."""
     key = _signing_key(ctx)
     with ctx.uow() as session:
-        return _verification(service.verify_certificate(session, code, key.public_key(), ctx.clock.today(),
-                                                        document=body.document, signature=body.signature), request)
+        return _verification(
+            service.verify_certificate(
+                session,
+                code,
+                key.public_key(),
+                ctx.clock.today(),
+                document=body.document,
+                signature=body.signature,
+            ),
+            request,
+        )
 
 
 @router.get("/certificates/{code}/qr.svg")
@@ -529,11 +713,26 @@ def renew(code: str, body: Renewal, ctx: Ctx, principal: Registrant) -> Certific
         if current.subject_type == "product":  # never beyond the agreement the product was developed under
             term_end = _product_authorization_end(session, principal, current.subject_id)
             authorization_end = min(authorization_end or term_end, term_end)
-        view = service.renew(session, code, organization_id=principal.organization_id, key=key,
-                             today=ctx.clock.today(), now=ctx.clock.now(), valid_to=body.valid_to,
-                             authorization_end=authorization_end)
-        emit(session, ctx, principal, "registry.certificate.renewed", "certificate", code, version=view.version,
-             valid_to=view.valid_to.isoformat())
+        view = service.renew(
+            session,
+            code,
+            organization_id=principal.organization_id,
+            key=key,
+            today=ctx.clock.today(),
+            now=ctx.clock.now(),
+            valid_to=body.valid_to,
+            authorization_end=authorization_end,
+        )
+        emit(
+            session,
+            ctx,
+            principal,
+            "registry.certificate.renewed",
+            "certificate",
+            code,
+            version=view.version,
+            valid_to=view.valid_to.isoformat(),
+        )
         return _certificate(view)
 
 
@@ -542,7 +741,9 @@ def revoke(code: str, body: RequiredReason, ctx: Ctx, principal: Registrar) -> C
     """Revoke for false materials, tampering or illegal use, with reasons (R23)."""
     with ctx.uow() as session:
         view = service.revoke(session, code, reason=body.reason, today=ctx.clock.today(), now=ctx.clock.now())
-        emit(session, ctx, principal, "registry.certificate.revoked", "certificate", code, version=view.version)
+        emit(
+            session, ctx, principal, "registry.certificate.revoked", "certificate", code, version=view.version
+        )
         return _certificate(view)
 
 
@@ -553,8 +754,15 @@ def sweep_and_audit(ctx: AppContext, actor: Principal | None = None) -> list[str
     with ctx.uow() as session:
         codes = service.sweep(session, ctx.clock.today())
         for code in codes:
-            emit(session, ctx, actor, "registry.certificate.cancelled", "certificate", code,
-                 reason="not renewed before expiry (R18)")
+            emit(
+                session,
+                ctx,
+                actor,
+                "registry.certificate.cancelled",
+                "certificate",
+                code,
+                reason="not renewed before expiry (R18)",
+            )
     return codes
 
 
@@ -564,6 +772,7 @@ def sweep(ctx: Ctx, principal: Registrar) -> dict[str, list[str]]:
 
 
 # --- links to the catalog ------------------------------------------------------------------------------------
+
 
 @router.get("/datasets/{name}/status", response_model=DatasetStatus)
 def dataset_status(name: str, ctx: Ctx, _: Authenticated) -> DatasetStatus:
@@ -584,14 +793,22 @@ def dataset_status(name: str, ctx: Ctx, _: Authenticated) -> DatasetStatus:
         action = "registration required (R8, A9)"
     elif matches is False:
         action = "change registration required: the stored data no longer matches the registered evidence"
-    return DatasetStatus(dataset=dataset.name, registered=verdict.allowed, reason=verdict.reason,
-                         certificate_code=lineage.code if lineage else None,
-                         certificate_state=lineage.state if lineage else None,
-                         valid_to=lineage.valid_to if lineage else None, registered_evidence_sha256=registered,
-                         current_evidence_sha256=current, evidence_matches=matches, action_required=action)
+    return DatasetStatus(
+        dataset=dataset.name,
+        registered=verdict.allowed,
+        reason=verdict.reason,
+        certificate_code=lineage.code if lineage else None,
+        certificate_state=lineage.state if lineage else None,
+        valid_to=lineage.valid_to if lineage else None,
+        registered_evidence_sha256=registered,
+        current_evidence_sha256=current,
+        evidence_matches=matches,
+        action_required=action,
+    )
 
 
 # --- public pages --------------------------------------------------------------------------------------------
+
 
 @router.get("/notices")
 def notices(ctx: Ctx, _: Public) -> dict[str, list[dict[str, Any]]]:

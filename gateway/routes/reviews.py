@@ -55,8 +55,9 @@ def held_result(job_id: str, ctx: Ctx, principal: Supervisor) -> JSONResponse:
 def release(job_id: str, body: Decision, ctx: Ctx, principal: Supervisor) -> JobPublic:
     with ctx.uow() as session:
         row = _held(session, principal, job_id)
-        jobs.transition(row, "succeeded", ctx.clock.now(), reviewed_by=principal.user_id,
-                        review_reason=body.reason)
+        jobs.transition(
+            row, "succeeded", ctx.clock.now(), reviewed_by=principal.user_id, review_reason=body.reason
+        )
         held_path = ctx.settings.results_dir / row.result_path
         released = ctx.settings.results_dir / "released" / held_path.name
         released.parent.mkdir(parents=True, exist_ok=True)
@@ -72,9 +73,16 @@ def reject(job_id: str, body: Decision, ctx: Ctx, principal: Supervisor) -> JobP
     with ctx.uow() as session:
         row = _held(session, principal, job_id)
         held_path = ctx.settings.results_dir / row.result_path if row.result_path else None
-        jobs.transition(row, "failed", ctx.clock.now(), reviewed_by=principal.user_id, review_reason=body.reason,
-                        error_kind="rejected_in_review", error_message=f"a supervisor rejected the result: "
-                                                                       f"{body.reason}", result_path=None)
+        jobs.transition(
+            row,
+            "failed",
+            ctx.clock.now(),
+            reviewed_by=principal.user_id,
+            review_reason=body.reason,
+            error_kind="rejected_in_review",
+            error_message=f"a supervisor rejected the result: {body.reason}",
+            result_path=None,
+        )
         emit(session, ctx, principal, "review.rejected", "job", row.id, organization_id=row.organization_id)
     if held_path is not None:
         held_path.unlink(missing_ok=True)

@@ -29,7 +29,11 @@ def health(ctx: Ctx, _: Public) -> dict:
 
 @router.get("/api/v1/me", tags=["system"], response_model=MePublic)
 def me(principal: Authenticated) -> MePublic:
-    return MePublic(user_id=principal.user_id, username=principal.username,
-                    organization_id=principal.organization_id,
-                    organization_kind=principal.organization_kind.value,
-                    roles=sorted(r.value for r in principal.roles), verified=principal.verified)
+    return MePublic(
+        user_id=principal.user_id,
+        username=principal.username,
+        organization_id=principal.organization_id,
+        organization_kind=principal.organization_kind.value,
+        roles=sorted(r.value for r in principal.roles),
+        verified=principal.verified,
+    )

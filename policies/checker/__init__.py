@@ -11,7 +11,7 @@ the ``RULES`` tuple.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from common.errors import PolicyViolation
 from common.types import CatalogSnapshot, CheckedQuery, Grant
@@ -27,14 +27,31 @@ from policies.checker.resolve_tables import resolve_tables
 from policies.checker.rewrite import rewrite
 from policies.checker.scopes import scopes
 
-RULES = (limits, parse, statement_type, allowlist, resolve_tables, qualify_columns, scopes, aggregation, joins,
-         column_rules, rewrite)
+RULES = (
+    limits,
+    parse,
+    statement_type,
+    allowlist,
+    resolve_tables,
+    qualify_columns,
+    scopes,
+    aggregation,
+    joins,
+    column_rules,
+    rewrite,
+)
 
 __all__ = ["check", "RULES"]
 
 
-def check(sql: str, grants: Sequence[Grant], catalog: CatalogSnapshot, *, max_chars: int = 20000,
-          max_depth: int = 64) -> CheckedQuery:
+def check(
+    sql: str,
+    grants: Sequence[Grant],
+    catalog: CatalogSnapshot,
+    *,
+    max_chars: int = 20000,
+    max_depth: int = 64,
+) -> CheckedQuery:
     """Check ``sql`` against ``grants`` and return the rewritten query, or raise ``PolicyViolation``.
 
     >>> from datetime import date
@@ -65,11 +82,17 @@ def check(sql: str, grants: Sequence[Grant], catalog: CatalogSnapshot, *, max_ch
     except PolicyViolation:
         raise
     except RecursionError:
-        raise refuse("too_deep", "the query is nested too deeply to analyse",
-                     hint="flatten the expression or move parts into CTEs") from None
+        raise refuse(
+            "too_deep",
+            "the query is nested too deeply to analyse",
+            hint="flatten the expression or move parts into CTEs",
+        ) from None
     except Exception as error:  # noqa: BLE001 - anything unexpected is a refusal, never a crash or a pass
-        raise refuse("unsupported_syntax", f"the query uses a construct the checker cannot verify "
-                     f"({type(error).__name__})", hint="simplify the query") from None
+        raise refuse(
+            "unsupported_syntax",
+            f"the query uses a construct the checker cannot verify ({type(error).__name__})",
+            hint="simplify the query",
+        ) from None
     grants_used = sorted({(g.id, g.version) for g in ctx.used.values()})
     return CheckedQuery(
         sql=ctx.checked_sql,
@@ -78,7 +101,9 @@ def check(sql: str, grants: Sequence[Grant], catalog: CatalogSnapshot, *, max_ch
         is_aggregate=ctx.is_aggregate,
         tables=tuple(sorted(ctx.used)),
         grants=tuple(grants_used),
-        columns_by_clause={clause: tuple(sorted(cols)) for clause, cols in sorted(ctx.columns_by_clause.items())},
+        columns_by_clause={
+            clause: tuple(sorted(cols)) for clause, cols in sorted(ctx.columns_by_clause.items())
+        },
         k=ctx.k,
         row_cap=ctx.row_cap,
     )

@@ -15,8 +15,11 @@ def aggregation(ctx: Context) -> None:
     info = ctx.scope_info(ctx.root)
     kinds = set(info.carriers)
     if kinds == {"row", "count"}:
-        raise refuse("mixed_aggregation", "the query mixes aggregated and row-level inputs",
-                     hint="aggregate once, over base rows")
+        raise refuse(
+            "mixed_aggregation",
+            "the query mixes aggregated and row-level inputs",
+            hint="aggregate once, over base rows",
+        )
     ctx.is_aggregate = kinds == {"count"}
     grants = list({g.id: g for g in ctx.used.values()}.values())
     if not grants:
@@ -26,7 +29,10 @@ def aggregation(ctx: Context) -> None:
     if not ctx.is_aggregate:
         refusing = sorted(g.dataset.lower() for g in grants if not g.allow_row_level)
         if refusing:
-            ctx.deferred = refuse("row_level_not_allowed", "row-level queries are not allowed on "
-                                  f"{', '.join(refusing)}: only aggregates are", clause=Clause.select,
-                                  hint="add GROUP BY and aggregates, e.g. SELECT district, count(*), "
-                                       "avg(income) ... GROUP BY district")
+            ctx.deferred = refuse(
+                "row_level_not_allowed",
+                f"row-level queries are not allowed on {', '.join(refusing)}: only aggregates are",
+                clause=Clause.select,
+                hint="add GROUP BY and aggregates, e.g. SELECT district, count(*), "
+                "avg(income) ... GROUP BY district",
+            )

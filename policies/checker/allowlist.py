@@ -9,45 +9,182 @@ from policies.checker.context import HIDDEN_PREFIX, Context, refuse
 
 # Aggregates safe on ``aggregate`` columns: they never reveal one row's value on their own.
 SAFE_AGGREGATES: tuple[type, ...] = (
-    exp.Count, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop,
+    exp.Count,
+    exp.Sum,
+    exp.Avg,
+    exp.Stddev,
+    exp.StddevPop,
+    exp.StddevSamp,
+    exp.Variance,
+    exp.VariancePop,
     exp.ApproxDistinct,
 )
 # Aggregates that return (or sort out) one input value: refused on aggregate/group/masked columns.
 REVEALING_AGGREGATES: tuple[type, ...] = (
-    exp.Min, exp.Max, exp.First, exp.Last, exp.AnyValue, exp.ArgMax, exp.ArgMin, exp.ArrayAgg, exp.GroupConcat,
-    exp.Median, exp.Mode, exp.PercentileCont, exp.PercentileDisc, exp.ApproxQuantile, exp.Quantile,
+    exp.Min,
+    exp.Max,
+    exp.First,
+    exp.Last,
+    exp.AnyValue,
+    exp.ArgMax,
+    exp.ArgMin,
+    exp.ArrayAgg,
+    exp.GroupConcat,
+    exp.Median,
+    exp.Mode,
+    exp.PercentileCont,
+    exp.PercentileDisc,
+    exp.ApproxQuantile,
+    exp.Quantile,
 )
-ANON_AGGREGATES = frozenset({"histogram", "list", "string_agg", "listagg", "quantile", "quantile_cont",
-                             "quantile_disc", "arg_max", "arg_min", "max_by", "min_by", "first", "last",
-                             "any_value", "mode", "median", "array_agg", "bit_and", "bit_or", "bitstring_agg",
-                             "entropy", "kurtosis", "skewness", "product", "favg", "fsum", "bool_and", "bool_or"})
+ANON_AGGREGATES = frozenset(
+    {
+        "histogram",
+        "list",
+        "string_agg",
+        "listagg",
+        "quantile",
+        "quantile_cont",
+        "quantile_disc",
+        "arg_max",
+        "arg_min",
+        "max_by",
+        "min_by",
+        "first",
+        "last",
+        "any_value",
+        "mode",
+        "median",
+        "array_agg",
+        "bit_and",
+        "bit_or",
+        "bitstring_agg",
+        "entropy",
+        "kurtosis",
+        "skewness",
+        "product",
+        "favg",
+        "fsum",
+        "bool_and",
+        "bool_or",
+    }
+)
 
 SCALARS: tuple[type, ...] = (
-    exp.Round, exp.Abs, exp.Coalesce, exp.Nullif, exp.Cast, exp.TryCast, exp.DateTrunc, exp.TimestampTrunc,
-    exp.Extract, exp.Year, exp.Month, exp.Quarter, exp.Day, exp.TimeToStr, exp.Lower, exp.Upper, exp.Length,
-    exp.Least, exp.Greatest, exp.Concat, exp.ConcatWs, exp.DPipe, exp.Substring, exp.Left, exp.Right, exp.Trim,
-    exp.Floor, exp.Ceil, exp.If, exp.Case,
+    exp.Round,
+    exp.Abs,
+    exp.Coalesce,
+    exp.Nullif,
+    exp.Cast,
+    exp.TryCast,
+    exp.DateTrunc,
+    exp.TimestampTrunc,
+    exp.Extract,
+    exp.Year,
+    exp.Month,
+    exp.Quarter,
+    exp.Day,
+    exp.TimeToStr,
+    exp.Lower,
+    exp.Upper,
+    exp.Length,
+    exp.Least,
+    exp.Greatest,
+    exp.Concat,
+    exp.ConcatWs,
+    exp.DPipe,
+    exp.Substring,
+    exp.Left,
+    exp.Right,
+    exp.Trim,
+    exp.Floor,
+    exp.Ceil,
+    exp.If,
+    exp.Case,
 )
 ANON_SCALARS = frozenset({"date_part", "datepart"})
 
 STRUCTURE: tuple[type, ...] = (
-    exp.Select, exp.Union, exp.Intersect, exp.Except, exp.With, exp.CTE, exp.TableAlias, exp.Subquery, exp.From,
-    exp.Join, exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Qualify,
-    exp.Table, exp.Identifier, exp.Column, exp.Alias, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.And,
-    exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In, exp.Is, exp.Like,
-    exp.ILike, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Neg, exp.Distinct, exp.Filter,
-    exp.Exists, exp.Interval, exp.Var, exp.DataType, exp.Tuple, exp.Star, exp.IgnoreNulls, exp.RespectNulls,
+    exp.Select,
+    exp.Union,
+    exp.Intersect,
+    exp.Except,
+    exp.With,
+    exp.CTE,
+    exp.TableAlias,
+    exp.Subquery,
+    exp.From,
+    exp.Join,
+    exp.Where,
+    exp.Group,
+    exp.Having,
+    exp.Order,
+    exp.Ordered,
+    exp.Limit,
+    exp.Offset,
+    exp.Qualify,
+    exp.Table,
+    exp.Identifier,
+    exp.Column,
+    exp.Alias,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Paren,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Between,
+    exp.In,
+    exp.Is,
+    exp.Like,
+    exp.ILike,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.IntDiv,
+    exp.Mod,
+    exp.Neg,
+    exp.Distinct,
+    exp.Filter,
+    exp.Exists,
+    exp.Interval,
+    exp.Var,
+    exp.DataType,
+    exp.Tuple,
+    exp.Star,
+    exp.IgnoreNulls,
+    exp.RespectNulls,
 )
 ALLOWED = frozenset(STRUCTURE + SCALARS + SAFE_AGGREGATES + REVEALING_AGGREGATES)
 
-_CAST_TYPES = frozenset(exp.DataType.NUMERIC_TYPES | exp.DataType.TEXT_TYPES | {
-    exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIME,
-    exp.DataType.Type.BOOLEAN, exp.DataType.Type.INTERVAL})
+_CAST_TYPES = frozenset(
+    exp.DataType.NUMERIC_TYPES
+    | exp.DataType.TEXT_TYPES
+    | {
+        exp.DataType.Type.DATE,
+        exp.DataType.Type.TIMESTAMP,
+        exp.DataType.Type.TIMESTAMPTZ,
+        exp.DataType.Type.TIME,
+        exp.DataType.Type.BOOLEAN,
+        exp.DataType.Type.INTERVAL,
+    }
+)
 
 # node type -> (rule, message, hint) for refusals that deserve their own rule code
 _SPECIFIC: dict[type, tuple[str, str, str]] = {
-    exp.Window: ("window_function", "window functions (OVER) are not allowed",
-                 "aggregate with GROUP BY instead of a window"),
+    exp.Window: (
+        "window_function",
+        "window functions (OVER) are not allowed",
+        "aggregate with GROUP BY instead of a window",
+    ),
     exp.Columns: ("star", "COLUMNS(...) expressions are not allowed", "name each column you need"),
     exp.Pivot: ("pivot", "PIVOT/UNPIVOT is not allowed", "use GROUP BY with CASE buckets"),
     exp.TableSample: ("sample", "SAMPLE/TABLESAMPLE is not allowed", "aggregate over the whole table"),
@@ -67,8 +204,11 @@ def function_name(node: exp.Expression) -> str:
     >>> function_name(sqlglot.parse_one("SELECT md5(x)", read="duckdb").selects[0])
     'md5'
     """
-    name = node.name if isinstance(node, exp.Anonymous) else (node.sql_name() if isinstance(node, exp.Func)
-                                                              else type(node).__name__)
+    name = (
+        node.name
+        if isinstance(node, exp.Anonymous)
+        else (node.sql_name() if isinstance(node, exp.Func) else type(node).__name__)
+    )
     name = (name or type(node).__name__).lower()
     return name if name.replace("_", "").isalnum() and len(name) <= 64 else "function"
 
@@ -103,8 +243,11 @@ def allowlist(ctx: Context) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > depth_cap:
-            raise refuse("too_deep", f"the query tree is more than {depth_cap} levels deep",
-                         hint="flatten the expression or move parts into CTEs")
+            raise refuse(
+                "too_deep",
+                f"the query tree is more than {depth_cap} levels deep",
+                hint="flatten the expression or move parts into CTEs",
+            )
         if node.comments:
             node.comments = None
         kind = type(node)
@@ -112,42 +255,76 @@ def allowlist(ctx: Context) -> None:
             _refuse_node(node)
         if kind is exp.Star:
             if not isinstance(node.parent, exp.Count) or any(node.args.values()):
-                raise refuse("star", "`*` is not allowed; only count(*)", clause=_clause_of(node),
-                             hint="name the columns you need")
+                raise refuse(
+                    "star",
+                    "`*` is not allowed; only count(*)",
+                    clause=_clause_of(node),
+                    hint="name the columns you need",
+                )
         elif kind is exp.Identifier:
             if node.name.lower().startswith(HIDDEN_PREFIX):
-                raise refuse("reserved_name", f"names starting with {HIDDEN_PREFIX} are reserved",
-                             hint="rename the alias")
+                raise refuse(
+                    "reserved_name",
+                    f"names starting with {HIDDEN_PREFIX} are reserved",
+                    hint="rename the alias",
+                )
         elif kind is exp.Table:
             if not isinstance(node.this, exp.Identifier):
-                raise refuse("table_function", f"table function {function_name(node.this)}() is not allowed",
-                             clause="from", hint="read only your granted tables, e.g. population.persons")
+                raise refuse(
+                    "table_function",
+                    f"table function {function_name(node.this)}() is not allowed",
+                    clause="from",
+                    hint="read only your granted tables, e.g. population.persons",
+                )
         elif kind is exp.Join:
             if node.method or (node.kind or "").upper() not in ("", "INNER", "OUTER", "CROSS"):
-                raise refuse("join_type", f"{(node.method or node.kind).upper()} joins are not allowed",
-                             clause=Clause.join, hint="use [LEFT|RIGHT|FULL] JOIN ... ON a.key = b.key")
+                raise refuse(
+                    "join_type",
+                    f"{(node.method or node.kind).upper()} joins are not allowed",
+                    clause=Clause.join,
+                    hint="use [LEFT|RIGHT|FULL] JOIN ... ON a.key = b.key",
+                )
         elif kind is exp.With:
             if node.args.get("recursive"):
                 raise refuse("recursive_cte", "recursive CTEs are not allowed", hint="use plain CTEs")
         elif kind in (exp.Cast, exp.TryCast):
             to = node.args.get("to")
-            if to is None or to.this not in _CAST_TYPES or to.expressions and to.this not in \
-                    exp.DataType.NUMERIC_TYPES | exp.DataType.TEXT_TYPES:
-                raise refuse("unsupported_syntax", "casts are allowed only to numeric, text, date/time types",
-                             clause=_clause_of(node), hint="cast to DOUBLE, BIGINT, VARCHAR or DATE")
+            if (
+                to is None
+                or to.this not in _CAST_TYPES
+                or to.expressions
+                and to.this not in exp.DataType.NUMERIC_TYPES | exp.DataType.TEXT_TYPES
+            ):
+                raise refuse(
+                    "unsupported_syntax",
+                    "casts are allowed only to numeric, text, date/time types",
+                    clause=_clause_of(node),
+                    hint="cast to DOUBLE, BIGINT, VARCHAR or DATE",
+                )
         elif kind in (exp.Limit, exp.Offset):
             value = node.expression
             if not (isinstance(value, exp.Literal) and value.is_int):
-                raise refuse("unsupported_syntax", "LIMIT/OFFSET must be integer constants",
-                             hint="write e.g. LIMIT 100")
+                raise refuse(
+                    "unsupported_syntax",
+                    "LIMIT/OFFSET must be integer constants",
+                    hint="write e.g. LIMIT 100",
+                )
         elif kind is exp.Select:
             if node.args.get("distinct") is not None and node.args["distinct"].args.get("on"):
                 raise refuse("unsupported_syntax", "DISTINCT ON is not allowed", hint="use GROUP BY")
             group = node.args.get("group")
-            if group is not None and (group.args.get("all") or group.args.get("cube") or
-                                      group.args.get("rollup") or group.args.get("grouping_sets")):
-                raise refuse("unsupported_syntax", "GROUP BY ALL/CUBE/ROLLUP/GROUPING SETS are not allowed",
-                             clause=Clause.group_by, hint="list the group keys explicitly")
+            if group is not None and (
+                group.args.get("all")
+                or group.args.get("cube")
+                or group.args.get("rollup")
+                or group.args.get("grouping_sets")
+            ):
+                raise refuse(
+                    "unsupported_syntax",
+                    "GROUP BY ALL/CUBE/ROLLUP/GROUPING SETS are not allowed",
+                    clause=Clause.group_by,
+                    hint="list the group keys explicitly",
+                )
         if isinstance(node, exp.AggFunc) or kind is exp.Anonymous and node.name.lower() in ANON_AGGREGATES:
             aggregates.append(node)
         for child in node.iter_expressions():
@@ -165,21 +342,43 @@ def _refuse_node(node: exp.Expression) -> None:
     if isinstance(node, exp.Func):
         name = function_name(node)
         if name in {"getvariable", "current_setting", "duckdb_settings", "getenv", "set_variable"}:
-            raise refuse("unknown_function", f"function {name}() reads session state and is not allowed",
-                         clause=_clause_of(node), hint="inline constants instead of variables")
+            raise refuse(
+                "unknown_function",
+                f"function {name}() reads session state and is not allowed",
+                clause=_clause_of(node),
+                hint="inline constants instead of variables",
+            )
         if "read_" in name or name in {"glob", "read_text", "read_blob"}:
-            raise refuse("file_access", f"function {name}() reads files and is not allowed",
-                         clause=_clause_of(node), hint="read only your granted tables")
-        raise refuse("unknown_function", f"function {name}() is not on the allowlist", clause=_clause_of(node),
-                     hint="allowed: count, sum, avg, stddev, variance, round, abs, coalesce, cast, date_trunc, "
-                          "year/month/quarter, date_part, lower/upper, length, least/greatest, CASE")
-    raise refuse("unsupported_syntax", f"{type(node).__name__} syntax is not allowed", clause=_clause_of(node),
-                 hint="use plain SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ... ORDER BY ... LIMIT")
+            raise refuse(
+                "file_access",
+                f"function {name}() reads files and is not allowed",
+                clause=_clause_of(node),
+                hint="read only your granted tables",
+            )
+        raise refuse(
+            "unknown_function",
+            f"function {name}() is not on the allowlist",
+            clause=_clause_of(node),
+            hint="allowed: count, sum, avg, stddev, variance, round, abs, coalesce, cast, date_trunc, "
+            "year/month/quarter, date_part, lower/upper, length, least/greatest, CASE",
+        )
+    raise refuse(
+        "unsupported_syntax",
+        f"{type(node).__name__} syntax is not allowed",
+        clause=_clause_of(node),
+        hint="use plain SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ... ORDER BY ... LIMIT",
+    )
 
 
-_ARG_CLAUSE = {"expressions": Clause.select, "where": Clause.where, "joins": Clause.join,
-               "group": Clause.group_by, "having": Clause.having, "order": Clause.order_by,
-               "qualify": Clause.qualify}
+_ARG_CLAUSE = {
+    "expressions": Clause.select,
+    "where": Clause.where,
+    "joins": Clause.join,
+    "group": Clause.group_by,
+    "having": Clause.having,
+    "order": Clause.order_by,
+    "qualify": Clause.qualify,
+}
 
 
 def _clause_of(node: exp.Expression) -> str | None:

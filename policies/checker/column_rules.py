@@ -13,16 +13,55 @@ from policies.checker.allowlist import REVEALING_AGGREGATES, SAFE_AGGREGATES, ag
 from policies.checker.context import Context, Label, ScopeInfo, refuse, short
 from policies.checker.scopes import resolve
 
-COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In, exp.Is, exp.Like,
-               exp.ILike)
-TRANSPARENT = (exp.Paren, exp.Where, exp.Having, exp.Join, exp.Group, exp.Order, exp.Ordered, exp.Qualify,
-               exp.Alias)
+COMPARISONS = (
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Between,
+    exp.In,
+    exp.Is,
+    exp.Like,
+    exp.ILike,
+)
+TRANSPARENT = (
+    exp.Paren,
+    exp.Where,
+    exp.Having,
+    exp.Join,
+    exp.Group,
+    exp.Order,
+    exp.Ordered,
+    exp.Qualify,
+    exp.Alias,
+)
 # What may surround an `aggregate` column inside sum/avg/count: arithmetic, not comparisons.
-NUMERIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs, exp.Round, exp.Coalesce, exp.Cast,
-           exp.TryCast, exp.Distinct, exp.Floor, exp.Ceil)
-_ARG_CLAUSE = {"expressions": Clause.select, "where": Clause.where, "joins": Clause.join,
-               "group": Clause.group_by, "having": Clause.having, "order": Clause.order_by,
-               "qualify": Clause.qualify}
+NUMERIC = (
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Neg,
+    exp.Abs,
+    exp.Round,
+    exp.Coalesce,
+    exp.Cast,
+    exp.TryCast,
+    exp.Distinct,
+    exp.Floor,
+    exp.Ceil,
+)
+_ARG_CLAUSE = {
+    "expressions": Clause.select,
+    "where": Clause.where,
+    "joins": Clause.join,
+    "group": Clause.group_by,
+    "having": Clause.having,
+    "order": Clause.order_by,
+    "qualify": Clause.qualify,
+}
 
 
 class Site:
@@ -65,10 +104,18 @@ def column_rules(ctx: Context) -> None:
                 label = info.labels.get(column.name) if site.clause is Clause.order_by else None
                 if label is None:
                     if column.name in scope.sources or column.name in scope.selected_sources:
-                        raise refuse("row_variable", "table names cannot be used as row values",
-                                     clause=site.clause, hint="name the columns you need")
-                    raise refuse("unknown_column", "a column could not be resolved", clause=site.clause,
-                                 hint="qualify columns with their table alias")
+                        raise refuse(
+                            "row_variable",
+                            "table names cannot be used as row values",
+                            clause=site.clause,
+                            hint="name the columns you need",
+                        )
+                    raise refuse(
+                        "unknown_column",
+                        "a column could not be resolved",
+                        clause=site.clause,
+                        hint="qualify columns with their table alias",
+                    )
             ctx.note(site.clause, label.columns)
             if not label.aggregated:
                 _check(ctx, scope, info, column, label, site)
@@ -89,8 +136,11 @@ def own_columns(query: exp.Expression) -> list[exp.Column]:
         if isinstance(node, exp.Column):
             found.append(node)
         elif isinstance(node, exp.TableColumn):
-            raise refuse("row_variable", "table names cannot be used as row values (whole-row access)",
-                         hint="name the columns you need")
+            raise refuse(
+                "row_variable",
+                "table names cannot be used as row values (whole-row access)",
+                hint="name the columns you need",
+            )
         elif not isinstance(node, (exp.Query, exp.Subquery, exp.With)):
             stack.extend(reversed(list(node.iter_expressions())))
     return found
@@ -102,12 +152,19 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
     passthrough = info.kind in ("inner", "expr") and clause is Clause.select and not ops and site.agg is None
     agg = aggregate_name(site.agg) if site.agg is not None else None
     if rule is Rule.deny:
-        raise refuse("deny_column", f"column `{short(name)}` is not granted for any use", column=name,
-                     clause=clause, hint=f"remove `{short(name)}`; it may not be output, filtered, joined or "
-                                         "counted")
+        raise refuse(
+            "deny_column",
+            f"column `{short(name)}` is not granted for any use",
+            column=name,
+            clause=clause,
+            hint=f"remove `{short(name)}`; it may not be output, filtered, joined or counted",
+        )
     if rule is Rule.join:
-        if site.agg is not None and isinstance(site.agg, (exp.Count, exp.ApproxDistinct)) and \
-                all(isinstance(op, exp.Distinct) for op in ops):
+        if (
+            site.agg is not None
+            and isinstance(site.agg, (exp.Count, exp.ApproxDistinct))
+            and all(isinstance(op, exp.Distinct) for op in ops)
+        ):
             return
         if passthrough:
             return
@@ -116,48 +173,88 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
             conj = all(isinstance(op, exp.And) for op in ops[1:])
             if isinstance(head, exp.EQ) and conj and _join_pair(ctx, scope, head):
                 return
-            if isinstance(head, exp.In) and head.this is column and conj and head.args.get("query") is not None:
+            if (
+                isinstance(head, exp.In)
+                and head.this is column
+                and conj
+                and head.args.get("query") is not None
+            ):
                 inner = _subquery_label(ctx, head)
                 if inner is not None and inner.rule.rule is Rule.join:
                     return
         literal = ops and isinstance(ops[0], COMPARISONS) and _has_literal(ops[0])
         if literal:
-            raise refuse("identifier_literal", f"join key `{short(name)}` cannot be compared to constants",
-                         column=name, clause=clause, hint=f"use `{short(name)}` only to join, e.g. "
-                         f"a.{short(name)} = b.{short(name)}, or count(DISTINCT {short(name)})")
+            raise refuse(
+                "identifier_literal",
+                f"join key `{short(name)}` cannot be compared to constants",
+                column=name,
+                clause=clause,
+                hint=f"use `{short(name)}` only to join, e.g. "
+                f"a.{short(name)} = b.{short(name)}, or count(DISTINCT {short(name)})",
+            )
         where = "output" if clause in (Clause.select, Clause.order_by, Clause.group_by) else "used here"
-        raise refuse("join_rule", f"join key `{short(name)}` cannot be {where}", column=name, clause=clause,
-                     hint=f"use `{short(name)}` only in an equality join with another join key "
-                          f"(JOIN ... ON a.{short(name)} = b.{short(name)}) or in count(DISTINCT ...)")
+        raise refuse(
+            "join_rule",
+            f"join key `{short(name)}` cannot be {where}",
+            column=name,
+            clause=clause,
+            hint=f"use `{short(name)}` only in an equality join with another join key "
+            f"(JOIN ... ON a.{short(name)} = b.{short(name)}) or in count(DISTINCT ...)",
+        )
     if rule is Rule.compare:
-        if passthrough or (clause in (Clause.where, Clause.having, Clause.join, Clause.filter)
-                           and site.agg is None and ops and isinstance(ops[0], COMPARISONS)):
+        if passthrough or (
+            clause in (Clause.where, Clause.having, Clause.join, Clause.filter)
+            and site.agg is None
+            and ops
+            and isinstance(ops[0], COMPARISONS)
+        ):
             return
-        raise refuse("compare_only", f"`{short(name)}` may only be compared in filters", column=name,
-                     clause=clause, hint=f"use `{short(name)}` in WHERE/HAVING comparisons, never in the output")
+        raise refuse(
+            "compare_only",
+            f"`{short(name)}` may only be compared in filters",
+            column=name,
+            clause=clause,
+            hint=f"use `{short(name)}` in WHERE/HAVING comparisons, never in the output",
+        )
     if rule is Rule.aggregate:
         if agg is not None:
             if not isinstance(site.agg, SAFE_AGGREGATES):
-                raise refuse("revealing_aggregate", f"{agg}() over aggregate-only `{short(name)}` reveals "
-                             "individual values", column=name, clause=clause,
-                             hint=f"`{short(name)}` is aggregate-only here: use sum/avg/count/stddev")
+                raise refuse(
+                    "revealing_aggregate",
+                    f"{agg}() over aggregate-only `{short(name)}` reveals individual values",
+                    column=name,
+                    clause=clause,
+                    hint=f"`{short(name)}` is aggregate-only here: use sum/avg/count/stddev",
+                )
             if _numeric_path(site):
                 return
         elif passthrough or (info.kind == "inner" and clause is Clause.select and _numeric_path(site)):
             return
-        raise refuse("aggregate_only", f"`{short(name)}` is aggregate-only: it cannot be used row by row "
-                     f"in {clause}", column=name, clause=clause,
-                     hint=f"`{short(name)}` is aggregate-only here: use sum/avg/count over it, with "
-                          "arithmetic only (no comparisons or string functions)")
+        raise refuse(
+            "aggregate_only",
+            f"`{short(name)}` is aggregate-only: it cannot be used row by row in {clause}",
+            column=name,
+            clause=clause,
+            hint=f"`{short(name)}` is aggregate-only here: use sum/avg/count over it, with "
+            "arithmetic only (no comparisons or string functions)",
+        )
     if rule in (Rule.group, Rule.masked):
         if agg is not None and isinstance(site.agg, REVEALING_AGGREGATES + (exp.Anonymous,)):
-            raise refuse("revealing_aggregate", f"{agg}() over `{short(name)}` reveals individual values",
-                         column=name, clause=clause, hint=f"group by `{short(name)}` or use "
-                         f"count(DISTINCT {short(name)}) instead")
+            raise refuse(
+                "revealing_aggregate",
+                f"{agg}() over `{short(name)}` reveals individual values",
+                column=name,
+                clause=clause,
+                hint=f"group by `{short(name)}` or use count(DISTINCT {short(name)}) instead",
+            )
         if rule is Rule.group and info.kind == "top" and not ctx.is_aggregate and clause is Clause.select:
-            raise refuse("row_level_not_allowed", f"`{short(name)}` may only be output as a group key of an "
-                         "aggregate query", column=name, clause=clause,
-                         hint=f"add GROUP BY {short(name)} and aggregates such as count(*)")
+            raise refuse(
+                "row_level_not_allowed",
+                f"`{short(name)}` may only be output as a group key of an aggregate query",
+                column=name,
+                clause=clause,
+                hint=f"add GROUP BY {short(name)} and aggregates such as count(*)",
+            )
 
 
 def _numeric_path(site: Site) -> bool:
@@ -188,8 +285,10 @@ def _join_pair(ctx: Context, scope, eq: exp.EQ) -> bool:
         right = right.this
     if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)) or left.table == right.table:
         return False
-    return all((lab := resolve(ctx, c, scope)) is not None and lab.rule.rule is Rule.join and not lab.aggregated
-               for c in (left, right))
+    return all(
+        (lab := resolve(ctx, c, scope)) is not None and lab.rule.rule is Rule.join and not lab.aggregated
+        for c in (left, right)
+    )
 
 
 def _subquery_label(ctx: Context, node: exp.In) -> Label | None:

@@ -6,8 +6,8 @@ Every pass is a function ``pass_(ctx) -> None`` that reads and fills a :class:`C
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from sqlglot import exp
 
@@ -99,8 +99,14 @@ class Context:
         self.columns_by_clause.setdefault(str(clause), set()).update(columns)
 
 
-def refuse(rule: str, message: str, *, column: str | None = None, clause: Clause | str | None = None,
-           hint: str | None = None) -> PolicyViolation:
+def refuse(
+    rule: str,
+    message: str,
+    *,
+    column: str | None = None,
+    clause: Clause | str | None = None,
+    hint: str | None = None,
+) -> PolicyViolation:
     """Build the violation a pass raises: ``raise refuse(...)``.
 
     >>> v = refuse("star", "`*` is not allowed", clause=Clause.select, hint="name the columns")

@@ -8,7 +8,9 @@ from common.types import Clause, Rule
 from policies.checker.context import Context, refuse
 from policies.checker.scopes import resolve
 
-_HINT = "join on join keys with equality, e.g. JOIN social_insurance.contributions c ON p.person_id = c.person_id"
+_HINT = (
+    "join on join keys with equality, e.g. JOIN social_insurance.contributions c ON p.person_id = c.person_id"
+)
 
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
@@ -52,8 +54,12 @@ def joins(ctx: Context) -> None:
             if len(tables) > 1:
                 pair = _join_pair(ctx, scope, term)
                 if pair is None:
-                    raise refuse("join_rule", "conditions across tables must be equalities of join keys",
-                                 clause=Clause.where, hint=_HINT)
+                    raise refuse(
+                        "join_rule",
+                        "conditions across tables must be equalities of join keys",
+                        clause=Clause.where,
+                        hint=_HINT,
+                    )
                 pairs.append(pair)
         joined = {select.args["from_"].this.alias_or_name} if select.args.get("from_") else set()
         for join in select.args.get("joins") or []:
@@ -67,15 +73,24 @@ def joins(ctx: Context) -> None:
                 if len(tables) > 1:
                     pair = _join_pair(ctx, scope, term)
                     if pair is None:
-                        raise refuse("join_rule", "join conditions must be equalities of join keys",
-                                     clause=Clause.join, hint=_HINT)
+                        raise refuse(
+                            "join_rule",
+                            "join conditions must be equalities of join keys",
+                            clause=Clause.join,
+                            hint=_HINT,
+                        )
                     pairs.append(pair)
             for a, b in pairs:
                 if (a == alias and b in joined) or (b == alias and a in joined):
                     ok = True
             if not ok:
-                raise refuse("join_rule", "every join needs an equality between join keys of the two tables "
-                             "(cross joins are not allowed)", clause=Clause.join, hint=_HINT)
+                raise refuse(
+                    "join_rule",
+                    "every join needs an equality between join keys of the two tables "
+                    "(cross joins are not allowed)",
+                    clause=Clause.join,
+                    hint=_HINT,
+                )
             joined.add(alias)
 
 

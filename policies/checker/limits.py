@@ -37,9 +37,15 @@ def limits(ctx: Context) -> None:
     common.errors.PolicyViolation: the query is nested 9 levels deep; the limit is 8
     """
     if len(ctx.sql) > ctx.max_chars:
-        raise refuse("too_long", f"the query is {len(ctx.sql)} characters long; the limit is {ctx.max_chars}",
-                     hint="split the analysis into smaller queries")
+        raise refuse(
+            "too_long",
+            f"the query is {len(ctx.sql)} characters long; the limit is {ctx.max_chars}",
+            hint="split the analysis into smaller queries",
+        )
     depth = paren_depth(ctx.sql)
     if depth > ctx.max_depth:
-        raise refuse("too_deep", f"the query is nested {depth} levels deep; the limit is {ctx.max_depth}",
-                     hint="flatten the expression or move parts into CTEs")
+        raise refuse(
+            "too_deep",
+            f"the query is nested {depth} levels deep; the limit is {ctx.max_depth}",
+            hint="flatten the expression or move parts into CTEs",
+        )

@@ -45,15 +45,23 @@ def parse(ctx: Context) -> None:
         with deep_stack():
             statements = [s for s in sqlglot.parse(ctx.sql, read="duckdb") if s is not None]
     except RecursionError:
-        raise refuse("too_deep", "the query is nested too deeply to analyse",
-                     hint="flatten the expression or move parts into CTEs") from None
+        raise refuse(
+            "too_deep",
+            "the query is nested too deeply to analyse",
+            hint="flatten the expression or move parts into CTEs",
+        ) from None
     except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError):
-        raise refuse("parse_error", "the query could not be parsed as DuckDB SQL",
-                     hint="check the syntax; only a single SELECT statement is accepted") from None
+        raise refuse(
+            "parse_error",
+            "the query could not be parsed as DuckDB SQL",
+            hint="check the syntax; only a single SELECT statement is accepted",
+        ) from None
     if len(statements) != 1:
-        raise refuse("multiple_statements" if statements else "parse_error",
-                     f"exactly one statement is allowed, found {len(statements)}",
-                     hint="send one SELECT per request")
+        raise refuse(
+            "multiple_statements" if statements else "parse_error",
+            f"exactly one statement is allowed, found {len(statements)}",
+            hint="send one SELECT per request",
+        )
     ctx.tree = statements[0]
 
 
@@ -74,6 +82,9 @@ def statement_type(ctx: Context) -> None:
         tree = tree.this.pop()
     if not isinstance(tree, _QUERY_TYPES):
         kind = type(tree).__name__ if type(tree).__name__.isidentifier() else "other"
-        raise refuse("statement_type", f"only SELECT queries are allowed, not a {kind} statement",
-                     hint="write a single SELECT over your granted tables")
+        raise refuse(
+            "statement_type",
+            f"only SELECT queries are allowed, not a {kind} statement",
+            hint="write a single SELECT over your granted tables",
+        )
     ctx.tree = tree

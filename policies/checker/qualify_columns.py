@@ -44,20 +44,38 @@ def qualify_columns(ctx: Context) -> None:
     """
     try:
         with deep_stack():
-            ctx.tree = qualify(ctx.tree, schema=schema_for(ctx), dialect="duckdb", quote_identifiers=True,
-                               validate_qualify_columns=True, identify=False)
+            ctx.tree = qualify(
+                ctx.tree,
+                schema=schema_for(ctx),
+                dialect="duckdb",
+                quote_identifiers=True,
+                validate_qualify_columns=True,
+                identify=False,
+            )
     except RecursionError:
-        raise refuse("too_deep", "the query is nested too deeply to analyse",
-                     hint="flatten the expression or move parts into CTEs") from None
+        raise refuse(
+            "too_deep",
+            "the query is nested too deeply to analyse",
+            hint="flatten the expression or move parts into CTEs",
+        ) from None
     except OptimizeError as error:
         text = str(error)
         if "could not be resolved" in text or "Unknown column" in text or "Ambiguous" in text:
             # the unknown name is not echoed: identifiers could carry planted values
-            raise refuse("unknown_column", "a column does not exist in the referenced granted tables or is "
-                         "ambiguous", column=None, hint="qualify columns with their table alias and check "
-                         "the catalog for column names") from None
-        raise refuse("unsupported_syntax", "the query's column references could not be resolved",
-                     hint="qualify columns with their table alias") from None
+            raise refuse(
+                "unknown_column",
+                "a column does not exist in the referenced granted tables or is ambiguous",
+                column=None,
+                hint="qualify columns with their table alias and check the catalog for column names",
+            ) from None
+        raise refuse(
+            "unsupported_syntax",
+            "the query's column references could not be resolved",
+            hint="qualify columns with their table alias",
+        ) from None
     except SqlglotError:
-        raise refuse("unsupported_syntax", "the query's column references could not be resolved",
-                     hint="qualify columns with their table alias") from None
+        raise refuse(
+            "unsupported_syntax",
+            "the query's column references could not be resolved",
+            hint="qualify columns with their table alias",
+        ) from None

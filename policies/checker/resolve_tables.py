@@ -44,8 +44,11 @@ def resolve_tables(ctx: Context) -> None:
     for cte in ctx.tree.find_all(exp.CTE):
         name = cte.alias_or_name.lower()
         if name in granted_names:
-            raise refuse("cte_shadowing", f"the CTE name {name} shadows a granted table",
-                         hint=f"rename the CTE, e.g. {name}_cte")
+            raise refuse(
+                "cte_shadowing",
+                f"the CTE name {name} shadows a granted table",
+                hint=f"rename the CTE, e.g. {name}_cte",
+            )
         ctx.cte_names.add(name)
     for table in ctx.tree.find_all(exp.Table):
         name, db, catalog = table.name.lower(), table.db.lower(), table.catalog.lower()
@@ -55,11 +58,16 @@ def resolve_tables(ctx: Context) -> None:
             continue
         if any(ch in name for ch in "./\\*:?") or any(ch in db for ch in "./\\*:?"):
             raise refuse("file_access", "files and paths cannot be read as tables", clause="from", hint=_HINT)
-        if db in SYSTEM_SCHEMAS or name in SYSTEM_SCHEMAS or name.startswith(SYSTEM_PREFIXES) \
-                or name in {"sqlite_master", "sqlite_schema"}:
+        if (
+            db in SYSTEM_SCHEMAS
+            or name in SYSTEM_SCHEMAS
+            or name.startswith(SYSTEM_PREFIXES)
+            or name in {"sqlite_master", "sqlite_schema"}
+        ):
             shown = name if name.replace("_", "").isalpha() and len(name) <= 40 else "system"
-            raise refuse("unknown_table", f"system catalogs ({shown}) are not available", clause="from",
-                         hint=_HINT)
+            raise refuse(
+                "unknown_table", f"system catalogs ({shown}) are not available", clause="from", hint=_HINT
+            )
         if db:
             grant = grants.get(db)
             if grant is None or name not in {t.lower() for t in grant.tables}:
@@ -70,13 +78,21 @@ def resolve_tables(ctx: Context) -> None:
                 raise refuse("unknown_table", _unknown("", name), clause="from", hint=_HINT)
             if len(matches) > 1:
                 datasets = ", ".join(sorted(g.dataset.lower() for g in matches))
-                raise refuse("ambiguous_table", f"table {name} exists in several granted datasets ({datasets})",
-                             clause="from", hint=f"qualify it, e.g. {matches[0].dataset.lower()}.{name}")
+                raise refuse(
+                    "ambiguous_table",
+                    f"table {name} exists in several granted datasets ({datasets})",
+                    clause="from",
+                    hint=f"qualify it, e.g. {matches[0].dataset.lower()}.{name}",
+                )
             grant = matches[0]
         dataset = grant.dataset.lower()
         if ctx.catalog.table(dataset, name) is None:
-            raise refuse("unknown_table", f"table {dataset}.{name} is not in the catalog", clause="from",
-                         hint="ask the data source to publish it")
+            raise refuse(
+                "unknown_table",
+                f"table {dataset}.{name} is not in the catalog",
+                clause="from",
+                hint="ask the data source to publish it",
+            )
         table.set("db", exp.to_identifier(dataset))
         if not table.alias:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))

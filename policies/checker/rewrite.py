@@ -6,9 +6,8 @@ from __future__ import annotations
 from itertools import count
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import Scope
-
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.optimizer.scope import Scope
 
 from policies.checker.context import HIDDEN_PREFIX, Context
 

@@ -38,12 +38,18 @@ def resolve(ctx: Context, column: exp.Column, scope: Scope) -> Label | None:
                 return base_label(ctx, source, column.name)
             label = ctx.scope_info(source).labels.get(column.name)
             if label is None:
-                raise refuse("unknown_column", "a column does not exist in the referenced subquery",
-                             hint="select the column in the subquery first")
+                raise refuse(
+                    "unknown_column",
+                    "a column does not exist in the referenced subquery",
+                    hint="select the column in the subquery first",
+                )
             return label
         current = current.parent
-    raise refuse("unknown_column", "a column references an unknown table alias",
-                 hint="qualify columns with the alias of a table in FROM")
+    raise refuse(
+        "unknown_column",
+        "a column references an unknown table alias",
+        hint="qualify columns with the alias of a table in FROM",
+    )
 
 
 def scopes(ctx: Context) -> None:
@@ -91,9 +97,13 @@ def _select_labels(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
         if isinstance(inner, exp.Column):
             label = resolve(ctx, inner, scope) or Label(PLAIN)
         else:
-            labels = [resolve(ctx, c, scope) for c in inner.find_all(exp.Column) if enclosing_select(c) is select]
-            has_agg = any(aggregate_name(n) and enclosing_select(n) is select
-                          for n in inner.find_all(exp.AggFunc, exp.Anonymous))
+            labels = [
+                resolve(ctx, c, scope) for c in inner.find_all(exp.Column) if enclosing_select(c) is select
+            ]
+            has_agg = any(
+                aggregate_name(n) and enclosing_select(n) is select
+                for n in inner.find_all(exp.AggFunc, exp.Anonymous)
+            )
             label = strictest([lab for lab in labels if lab is not None])
             if has_agg:
                 label = Label(PLAIN, label.columns, True)
@@ -107,18 +117,30 @@ def _select_carriers(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
     for _name, (_node, source) in scope.selected_sources.items():
         inputs.extend(["row"] if isinstance(source, exp.Table) else ctx.scope_info(source).carriers)
     if info.kind != "expr" and not scope.selected_sources:
-        raise refuse("no_table", "every SELECT must read a granted table", clause=Clause.select,
-                     hint="add FROM <your granted table>")
+        raise refuse(
+            "no_table",
+            "every SELECT must read a granted table",
+            clause=Clause.select,
+            hint="add FROM <your granted table>",
+        )
     if info.aggregated:
         if "count" in inputs:
-            raise refuse("nested_aggregate", "aggregating over an already aggregated subquery or CTE is not "
-                         "allowed (group sizes could not be checked)", clause=Clause.select,
-                         hint="aggregate once, directly over the (filtered) base rows")
+            raise refuse(
+                "nested_aggregate",
+                "aggregating over an already aggregated subquery or CTE is not "
+                "allowed (group sizes could not be checked)",
+                clause=Clause.select,
+                hint="aggregate once, directly over the (filtered) base rows",
+            )
         info.carriers = ["count"] * len(inputs)
     else:
         if info.kind == "inner" and select.args.get("distinct") is not None and inputs:
-            raise refuse("distinct_subquery", "SELECT DISTINCT is not allowed inside subqueries or CTEs",
-                         clause=Clause.select, hint="use GROUP BY in the outer query")
+            raise refuse(
+                "distinct_subquery",
+                "SELECT DISTINCT is not allowed inside subqueries or CTEs",
+                clause=Clause.select,
+                hint="use GROUP BY in the outer query",
+            )
         info.carriers = inputs
 
 
@@ -126,16 +148,22 @@ def _union(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
     branches = [ctx.scope_info(b) for b in scope.set_operation_scopes]
     left = branches[0]
     if any(len(b.order) != len(left.order) for b in branches):
-        raise refuse("unsupported_syntax", "both sides of a set operation must have the same number of columns",
-                     hint="select the same columns on each side")
+        raise refuse(
+            "unsupported_syntax",
+            "both sides of a set operation must have the same number of columns",
+            hint="select the same columns on each side",
+        )
     for i, name in enumerate(left.order):
         info.labels[name] = strictest([b.labels[b.order[i]] for b in branches])
         info.order.append(name)
     width = max(len(b.carriers) for b in branches)
     padded = [b.carriers + b.carriers[-1:] * (width - len(b.carriers)) for b in branches]
     if any(p != padded[0] for p in padded):
-        raise refuse("mixed_aggregation", "a set operation mixes aggregated and row-level sides",
-                     hint="aggregate on every side, or on none")
+        raise refuse(
+            "mixed_aggregation",
+            "a set operation mixes aggregated and row-level sides",
+            hint="aggregate on every side, or on none",
+        )
     info.carriers = padded[0]
     info.aggregated = all(b.aggregated for b in branches)
 
@@ -153,14 +181,22 @@ def _semi_join_only(ctx: Context, scope: Scope, node: exp.Expression, info: Scop
     if isinstance(parent, exp.In):
         label = info.labels[info.order[0]] if len(info.order) == 1 else None
         if label is None or label.rule.rule is not Rule.join:
-            refusal = refuse("subquery_membership", "IN (SELECT ...) may only match join keys: membership in "
-                             "other columns reveals whether a (possibly tiny) group exists", clause=Clause.where,
-                             hint="filter the outer query directly, or use a semi-join on a join key, e.g. "
-                                  "person_id IN (SELECT person_id FROM ... WHERE ...)")
+            refusal = refuse(
+                "subquery_membership",
+                "IN (SELECT ...) may only match join keys: membership in "
+                "other columns reveals whether a (possibly tiny) group exists",
+                clause=Clause.where,
+                hint="filter the outer query directly, or use a semi-join on a join key, e.g. "
+                "person_id IN (SELECT person_id FROM ... WHERE ...)",
+            )
     elif isinstance(parent, exp.Exists) and not scope.external_columns:
-        refusal = refuse("subquery_membership", "an uncorrelated EXISTS reveals whether any matching row exists",
-                         clause=Clause.where, hint="correlate it on a join key, e.g. EXISTS (SELECT 1 FROM "
-                                                   "households h WHERE h.person_id = p.person_id AND ...)")
+        refusal = refuse(
+            "subquery_membership",
+            "an uncorrelated EXISTS reveals whether any matching row exists",
+            clause=Clause.where,
+            hint="correlate it on a join key, e.g. EXISTS (SELECT 1 FROM "
+            "households h WHERE h.person_id = p.person_id AND ...)",
+        )
     ctx.deferred = ctx.deferred or refusal
 
 
@@ -169,8 +205,14 @@ def _expression_subquery(node: exp.Expression, info: ScopeInfo) -> None:
     if isinstance(parent, exp.Subquery):
         parent = parent.parent
     if not (isinstance(parent, exp.Exists) or isinstance(parent, exp.In) and parent.args.get("query")):
-        raise refuse("scalar_subquery", "scalar subqueries are not allowed (their value escapes the group-size "
-                     "check)", hint="compute it in a CTE and filter with IN/EXISTS, or aggregate once")
+        raise refuse(
+            "scalar_subquery",
+            "scalar subqueries are not allowed (their value escapes the group-size check)",
+            hint="compute it in a CTE and filter with IN/EXISTS, or aggregate once",
+        )
     if info.aggregated or any(c == "count" for c in info.carriers):
-        raise refuse("subquery_aggregate", "aggregated subqueries inside IN/EXISTS are not allowed",
-                     hint="filter on group columns or join keys instead")
+        raise refuse(
+            "subquery_aggregate",
+            "aggregated subqueries inside IN/EXISTS are not allowed",
+            hint="filter on group columns or join keys instead",
+        )

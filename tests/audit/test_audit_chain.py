@@ -34,23 +34,50 @@ def factory(engine):
 
 @pytest.fixture
 def alice():
-    return Principal(user_id="u-alice", username="alice", organization_id="org-op",
-                     organization_kind=OrgKind.operator, roles=frozenset({Role.operator}), verified=True)
+    return Principal(
+        user_id="u-alice",
+        username="alice",
+        organization_id="org-op",
+        organization_kind=OrgKind.operator,
+        roles=frozenset({Role.operator}),
+        verified=True,
+    )
 
 
 T0 = datetime(2025, 1, 2, 2, 0, 0, 123456, tzinfo=UTC)
 
-COLUMNS = ("id", "at", "actor_user_id", "actor_username", "organization_id", "kind", "subject_type", "subject_id",
-           "details", "prev_hash", "hash", "algorithm")
+COLUMNS = (
+    "id",
+    "at",
+    "actor_user_id",
+    "actor_username",
+    "organization_id",
+    "kind",
+    "subject_type",
+    "subject_id",
+    "details",
+    "prev_hash",
+    "hash",
+    "algorithm",
+)
 
 
 def append(factory, actor, n=5, algorithm="sha256", start=0):
     events = []
     for i in range(start, start + n):
         with factory.begin() as session:
-            events.append(record(session, kind="job.submitted", actor=actor, subject_type="job", subject_id=f"j{i}",
-                                 details={"rows": i, "rule": "k_threshold"}, at=T0 + timedelta(seconds=i),
-                                 algorithm=algorithm))
+            events.append(
+                record(
+                    session,
+                    kind="job.submitted",
+                    actor=actor,
+                    subject_type="job",
+                    subject_id=f"j{i}",
+                    details={"rows": i, "rule": "k_threshold"},
+                    at=T0 + timedelta(seconds=i),
+                    algorithm=algorithm,
+                )
+            )
     return events
 
 
@@ -80,10 +107,22 @@ def test_append_and_verify(factory, alice):
 
 def test_hash_is_over_canonical_json(factory, alice):
     event = append(factory, alice, n=1)[0]
-    payload = json.loads(canonical_bytes(
-        seq=1, id=event.id, at=event.at, actor_user_id="u-alice", actor_username="alice", organization_id="org-op",
-        kind=event.kind, subject_type="job", subject_id="j0", details={"rule": "k_threshold", "rows": 0},
-        prev_hash="0" * 64, algorithm="sha256"))
+    payload = json.loads(
+        canonical_bytes(
+            seq=1,
+            id=event.id,
+            at=event.at,
+            actor_user_id="u-alice",
+            actor_username="alice",
+            organization_id="org-op",
+            kind=event.kind,
+            subject_type="job",
+            subject_id="j0",
+            details={"rule": "k_threshold", "rows": 0},
+            prev_hash="0" * 64,
+            algorithm="sha256",
+        )
+    )
     assert payload["at"] == "2025-01-02T02:00:00.123456Z"
     raw = canonical_bytes(**{k: payload[k] if k != "at" else event.at for k in payload if k != "v"})
     assert hashlib.sha256(raw).hexdigest() == event.hash
@@ -101,17 +140,20 @@ def test_system_event_without_actor(factory):
     assert check(factory).ok
 
 
-@pytest.mark.parametrize("column, value", [
-    ("details", '{"rows":999,"rule":"k_threshold"}'),
-    ("details", '{"rows": 3, "rule": "k_threshold", "extra": 1}'),
-    ("kind", "job.cancelled"),
-    ("actor_user_id", "u-mallory"),
-    ("actor_username", "mallory"),
-    ("organization_id", "org-x"),
-    ("subject_id", "j999"),
-    ("algorithm", "sm3"),
-    ("prev_hash", "f" * 64),
-])
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("details", '{"rows":999,"rule":"k_threshold"}'),
+        ("details", '{"rows": 3, "rule": "k_threshold", "extra": 1}'),
+        ("kind", "job.cancelled"),
+        ("actor_user_id", "u-mallory"),
+        ("actor_username", "mallory"),
+        ("organization_id", "org-x"),
+        ("subject_id", "j999"),
+        ("algorithm", "sm3"),
+        ("prev_hash", "f" * 64),
+    ],
+)
 def test_edit_is_detected(factory, alice, column, value):
     append(factory, alice)
     sql(factory, f"UPDATE audit_events SET {column} = :v WHERE seq = 3", v=value)
@@ -122,7 +164,11 @@ def test_edit_is_detected(factory, alice, column, value):
 
 def test_whitespace_only_change_of_details_is_not_an_edit(factory, alice):
     append(factory, alice)
-    sql(factory, "UPDATE audit_events SET details = :v WHERE seq = 3", v='{ "rule" : "k_threshold", "rows" : 2 }')
+    sql(
+        factory,
+        "UPDATE audit_events SET details = :v WHERE seq = 3",
+        v='{ "rule" : "k_threshold", "rows" : 2 }',
+    )
     assert check(factory).ok
 
 
@@ -130,6 +176,7 @@ def test_edit_of_timestamp_is_detected(factory, alice):
     events = append(factory, alice)
     with factory.begin() as session:
         from audit.store import AuditEventRow
+
         row = session.get(AuditEventRow, 2)
         row.at = events[1].at + timedelta(microseconds=1)
     result = check(factory)
@@ -138,10 +185,12 @@ def test_edit_of_timestamp_is_detected(factory, alice):
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(factory, alice):
     from audit.chain import row_hash
+
     append(factory, alice)
     sql(factory, "UPDATE audit_events SET kind = 'job.cancelled' WHERE seq = 3")
     with factory() as session:
         from audit.store import AuditEventRow
+
         table = AuditEventRow.__table__
         row = session.execute(table.select().where(table.c.seq == 3)).one()
     sql(factory, "UPDATE audit_events SET hash = :h WHERE seq = 3", h=row_hash(row))
@@ -162,12 +211,20 @@ def test_delete_is_detected(factory, alice, seq):
 def test_swap_is_detected(factory, alice):
     append(factory, alice)
     with factory.begin() as session:
-        rows = {r.seq: r._asdict() for r in session.execute(text("SELECT * FROM audit_events WHERE seq IN (2, 4)"))}
+        rows = {
+            r.seq: r._asdict()
+            for r in session.execute(text("SELECT * FROM audit_events WHERE seq IN (2, 4)"))
+        }
         session.execute(text("DELETE FROM audit_events WHERE seq IN (2, 4)"))
         for seq, other in ((2, 4), (4, 2)):
             values = {c: rows[other][c] for c in COLUMNS} | {"seq": seq}
-            session.execute(text(f"INSERT INTO audit_events (seq, {', '.join(COLUMNS)}) "
-                                 f"VALUES (:seq, {', '.join(':' + c for c in COLUMNS)})"), values)
+            session.execute(
+                text(
+                    f"INSERT INTO audit_events (seq, {', '.join(COLUMNS)}) "
+                    f"VALUES (:seq, {', '.join(':' + c for c in COLUMNS)})"
+                ),
+                values,
+            )
     result = check(factory)
     assert (result.ok, result.first_broken_seq) == (False, 2)
 
@@ -195,11 +252,24 @@ def test_head_rewrite_needs_an_anchor(factory, alice):
 
 def test_rows_beyond_the_head_are_detected(factory, alice):
     events = append(factory, alice, n=2)
-    values = {"seq": 3, "id": "forged", "at": T0, "actor_user_id": None, "actor_username": None,
-              "organization_id": None, "kind": "x", "subject_type": "y", "subject_id": None, "details": "{}",
-              "prev_hash": events[1].hash, "hash": "ab" * 32, "algorithm": "sha256"}
+    values = {
+        "seq": 3,
+        "id": "forged",
+        "at": T0,
+        "actor_user_id": None,
+        "actor_username": None,
+        "organization_id": None,
+        "kind": "x",
+        "subject_type": "y",
+        "subject_id": None,
+        "details": "{}",
+        "prev_hash": events[1].hash,
+        "hash": "ab" * 32,
+        "algorithm": "sha256",
+    }
     with factory.begin() as session:
         from audit.store import AuditEventRow
+
         session.execute(AuditEventRow.__table__.insert().values(**values))
     result = check(factory)
     assert (result.ok, result.first_broken_seq) == (False, 3)
@@ -211,6 +281,7 @@ def test_missing_head_row(factory, alice):
     result = check(factory)
     assert (result.ok, result.first_broken_seq) == (False, 1)
     from audit.chain import AuditIntegrityError
+
     with pytest.raises(AuditIntegrityError), factory.begin() as session:
         record(session, kind="x", actor=None, subject_type="y", subject_id=None, at=T0)
 
@@ -236,9 +307,20 @@ def test_sm3_chain(factory, alice):
     events = append(factory, alice, n=3, algorithm="sm3")
     append(factory, alice, n=2, start=3)  # algorithms may change along the chain (configuration change)
     assert all(e.algorithm == "sm3" for e in events)
-    raw = canonical_bytes(seq=1, id=events[0].id, at=events[0].at, actor_user_id="u-alice", actor_username="alice",
-                          organization_id="org-op", kind="job.submitted", subject_type="job", subject_id="j0",
-                          details={"rows": 0, "rule": "k_threshold"}, prev_hash="0" * 64, algorithm="sm3")
+    raw = canonical_bytes(
+        seq=1,
+        id=events[0].id,
+        at=events[0].at,
+        actor_user_id="u-alice",
+        actor_username="alice",
+        organization_id="org-op",
+        kind="job.submitted",
+        subject_type="job",
+        subject_id="j0",
+        details={"rows": 0, "rule": "k_threshold"},
+        prev_hash="0" * 64,
+        algorithm="sm3",
+    )
     assert hashlib.new("sm3", raw).hexdigest() == events[0].hash != hashlib.sha256(raw).hexdigest()
     assert check(factory).ok
     sql(factory, "UPDATE audit_events SET subject_id = 'j9' WHERE seq = 2")
@@ -255,8 +337,15 @@ def test_concurrent_appends_form_one_chain(factory, alice):
             barrier.wait()
             for i in range(per_thread):
                 with factory.begin() as session:
-                    record(session, kind="job.submitted", actor=alice, subject_type="job", subject_id=f"{t}-{i}",
-                           details={"thread": t, "i": i}, at=T0)
+                    record(
+                        session,
+                        kind="job.submitted",
+                        actor=alice,
+                        subject_type="job",
+                        subject_id=f"{t}-{i}",
+                        details={"thread": t, "i": i},
+                        at=T0,
+                    )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -278,17 +367,30 @@ def test_concurrent_appends_form_one_chain(factory, alice):
 def test_list_events_filters(factory, alice):
     append(factory, alice, n=3)
     with factory.begin() as session:
-        record(session, kind="catalog.dataset.created", actor=None, subject_type="dataset", subject_id="d1",
-               details={"columns": 4}, at=T0 + timedelta(days=1))
+        record(
+            session,
+            kind="catalog.dataset.created",
+            actor=None,
+            subject_type="dataset",
+            subject_id="d1",
+            details={"columns": 4},
+            at=T0 + timedelta(days=1),
+        )
     with factory() as session:
         assert [e.seq for e in list_events(session, actor=alice)] == [1, 2, 3]
         assert [e.seq for e in list_events(session, actor="u-alice", after_seq=1, limit=1)] == [2]
-        assert [e.seq for e in list_events(session, organization_id="org-op", kind="job.submitted")] == [1, 2, 3]
+        assert [e.seq for e in list_events(session, organization_id="org-op", kind="job.submitted")] == [
+            1,
+            2,
+            3,
+        ]
         assert [e.seq for e in list_events(session, kind="catalog.*")] == [4]
         assert [e.seq for e in list_events(session, kind="catalog_*")] == []
         assert [e.seq for e in list_events(session, subject_type="job", subject_id="j1")] == [2]
-        assert [e.seq for e in list_events(session, since=T0 + timedelta(seconds=1),
-                                           until=T0 + timedelta(seconds=2))] == [2]
+        assert [
+            e.seq
+            for e in list_events(session, since=T0 + timedelta(seconds=1), until=T0 + timedelta(seconds=2))
+        ] == [2]
         assert [e.seq for e in list_events(session, since=T0 + timedelta(hours=1))] == [4]
         with pytest.raises(ValueError):
             list_events(session, limit=0)
@@ -303,6 +405,7 @@ def test_bad_details_are_refused(factory, details):
 
 def test_bad_arguments(factory):
     from datetime import datetime
+
     with factory.begin() as session:
         with pytest.raises(ValueError):
             record(session, kind="x", actor=None, subject_type="y", subject_id=None, at=datetime(2025, 1, 1))

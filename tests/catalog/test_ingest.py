@@ -32,7 +32,7 @@ def staging(tmp_path: Path) -> Path:
 
 
 def stage(data: bytes, staging: Path, max_bytes: int = 10_000_000) -> Path:
-    chunks = [data[i:i + 7] for i in range(0, len(data), 7)] or [b""]
+    chunks = [data[i : i + 7] for i in range(0, len(data), 7)] or [b""]
     return stream_to_staging(chunks, staging, max_bytes)
 
 
@@ -48,21 +48,41 @@ def types(table: pa.Table) -> dict[str, str]:
     return {c.name: c.type for c in infer_columns(table)}
 
 
-CSV_TEXT = ("Person ID,Name,id_card,phone,code,Income,joined,active,seen_at\n"
-            "1,张三,11010519491231002X,13800138000,0023,12345.5,2024-01-05,true,2024-01-05 08:00:00\n"
-            "2,李四,500103199001011234,13912345678,0100,-7,2023-12-31,FALSE,2024-01-06T09:30:00\n"
-            "3,,500103199001011235,,1234,,,,\n")
+CSV_TEXT = (
+    "Person ID,Name,id_card,phone,code,Income,joined,active,seen_at\n"
+    "1,张三,11010519491231002X,13800138000,0023,12345.5,2024-01-05,true,2024-01-05 08:00:00\n"
+    "2,李四,500103199001011234,13912345678,0100,-7,2023-12-31,FALSE,2024-01-06T09:30:00\n"
+    "3,,500103199001011235,,1234,,,,\n"
+)
 
 
 # ------------------------------------------------------------------------------------------- happy paths
 
+
 def test_csv_utf8_types_and_names(staging):
     t = load(CSV_TEXT.encode("utf-8"), staging)
-    assert t.column_names == ["person_id", "name", "id_card", "phone", "code", "income", "joined", "active",
-                              "seen_at"]
-    assert types(t) == {"person_id": "BIGINT", "name": "VARCHAR", "id_card": "VARCHAR", "phone": "VARCHAR",
-                        "code": "VARCHAR", "income": "DOUBLE", "joined": "DATE", "active": "BOOLEAN",
-                        "seen_at": "TIMESTAMP"}
+    assert t.column_names == [
+        "person_id",
+        "name",
+        "id_card",
+        "phone",
+        "code",
+        "income",
+        "joined",
+        "active",
+        "seen_at",
+    ]
+    assert types(t) == {
+        "person_id": "BIGINT",
+        "name": "VARCHAR",
+        "id_card": "VARCHAR",
+        "phone": "VARCHAR",
+        "code": "VARCHAR",
+        "income": "DOUBLE",
+        "joined": "DATE",
+        "active": "BOOLEAN",
+        "seen_at": "TIMESTAMP",
+    }
     assert t.num_rows == 3
     assert t.column("code").to_pylist() == ["0023", "0100", "1234"]
     assert t.column("id_card").to_pylist()[0] == "11010519491231002X"
@@ -88,16 +108,22 @@ def test_csv_gbk_chinese(staging):
 
 def test_parquet(staging):
     buf = io.BytesIO()
-    pq.write_table(pa.table({"ID": pa.array([1, 2], pa.int32()), "amount": pa.array([1.5, None]),
-                             "label": pa.array(["a", "b"]).dictionary_encode()}), buf)
+    pq.write_table(
+        pa.table(
+            {
+                "ID": pa.array([1, 2], pa.int32()),
+                "amount": pa.array([1.5, None]),
+                "label": pa.array(["a", "b"]).dictionary_encode(),
+            }
+        ),
+        buf,
+    )
     t = load(buf.getvalue(), staging, "data.parquet", "application/octet-stream")
     assert types(t) == {"id": "INTEGER", "amount": "DOUBLE", "label": "VARCHAR"}
 
 
 def test_leading_zero_and_long_digits_stay_text(staging):
-    data = (b"a,b,c,d,e\n"
-            b"0023,500103199001011234,1234567890123456,007,1.5\n"
-            b"42,500103199001011235,42,7,0.25\n")
+    data = b"a,b,c,d,e\n0023,500103199001011234,1234567890123456,007,1.5\n42,500103199001011235,42,7,0.25\n"
     t = load(data, staging)
     assert types(t) == {"a": "VARCHAR", "b": "VARCHAR", "c": "VARCHAR", "d": "VARCHAR", "e": "DOUBLE"}
     assert t.column("b").to_pylist()[0] == "500103199001011234"
@@ -122,30 +148,33 @@ def _xlsx() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("data,filename,content_type,error,needle", [
-    (PNG, "x.csv", "text/csv", UnsupportedMedia, "PNG"),
-    (PNG, "x.csv", None, UnsupportedMedia, "PNG"),
-    (_xlsx(), "x.csv", "text/csv", UnsupportedMedia, "zip"),
-    (_xlsx(), "x.xlsx", None, UnsupportedMedia, "extension"),
-    (b"a,b\n1,2\n", "x.txt", None, UnsupportedMedia, "extension"),
-    (b"a,b\n1,2\n", "noext", None, UnsupportedMedia, "extension"),
-    (b"a,b\n1,2\n", "x.csv", "image/png", UnsupportedMedia, "content type"),
-    (b"a,b\n1,2\n", "x.parquet", None, UnsupportedMedia, "Parquet"),
-    ("a,b\n张,1\n".encode("utf-16"), "x.csv", None, UnsupportedMedia, "UTF-16"),
-    ("a,b\n张,1\n".encode("utf-16-le"), "x.csv", None, UnsupportedMedia, "GBK"),
-    (b"a,b\ncaf\xe9\xff,1\n", "x.csv", None, UnsupportedMedia, "GBK"),
-    (b"a,b,c\n1,2,3\n4,5\n", "x.csv", None, InvalidInput, "row 3"),
-    (b"a,b\n1,2,3\n", "x.csv", None, InvalidInput, "row 2"),
-    (b"", "x.csv", None, InvalidInput, "empty"),
-    (b"\n\n", "x.csv", None, InvalidInput, "empty"),
-    (b"a,b,c\n", "x.csv", None, InvalidInput, "no rows"),
-    (b"a,A,c\n1,2,3\n", "x.csv", None, InvalidInput, "columns 1 and 2"),
-    (b"a,,c\n1,2,3\n", "x.csv", None, InvalidInput, "column 2"),
-    ("a,姓名\n1,2\n".encode(), "x.csv", None, InvalidInput, "column 2"),
-    (b"1001,13800138000\n1002,13912345678\n", "x.csv", None, InvalidInput, "column 1"),
-    (b"a,b\n\x01\x02\x03,1\n", "x.csv", None, InvalidInput, "line 2"),
-    (b'a,b\n"unterminated,1\n', "x.csv", None, InvalidInput, "row 2"),
-])
+@pytest.mark.parametrize(
+    "data,filename,content_type,error,needle",
+    [
+        (PNG, "x.csv", "text/csv", UnsupportedMedia, "PNG"),
+        (PNG, "x.csv", None, UnsupportedMedia, "PNG"),
+        (_xlsx(), "x.csv", "text/csv", UnsupportedMedia, "zip"),
+        (_xlsx(), "x.xlsx", None, UnsupportedMedia, "extension"),
+        (b"a,b\n1,2\n", "x.txt", None, UnsupportedMedia, "extension"),
+        (b"a,b\n1,2\n", "noext", None, UnsupportedMedia, "extension"),
+        (b"a,b\n1,2\n", "x.csv", "image/png", UnsupportedMedia, "content type"),
+        (b"a,b\n1,2\n", "x.parquet", None, UnsupportedMedia, "Parquet"),
+        ("a,b\n张,1\n".encode("utf-16"), "x.csv", None, UnsupportedMedia, "UTF-16"),
+        ("a,b\n张,1\n".encode("utf-16-le"), "x.csv", None, UnsupportedMedia, "GBK"),
+        (b"a,b\ncaf\xe9\xff,1\n", "x.csv", None, UnsupportedMedia, "GBK"),
+        (b"a,b,c\n1,2,3\n4,5\n", "x.csv", None, InvalidInput, "row 3"),
+        (b"a,b\n1,2,3\n", "x.csv", None, InvalidInput, "row 2"),
+        (b"", "x.csv", None, InvalidInput, "empty"),
+        (b"\n\n", "x.csv", None, InvalidInput, "empty"),
+        (b"a,b,c\n", "x.csv", None, InvalidInput, "no rows"),
+        (b"a,A,c\n1,2,3\n", "x.csv", None, InvalidInput, "columns 1 and 2"),
+        (b"a,,c\n1,2,3\n", "x.csv", None, InvalidInput, "column 2"),
+        ("a,姓名\n1,2\n".encode(), "x.csv", None, InvalidInput, "column 2"),
+        (b"1001,13800138000\n1002,13912345678\n", "x.csv", None, InvalidInput, "column 1"),
+        (b"a,b\n\x01\x02\x03,1\n", "x.csv", None, InvalidInput, "line 2"),
+        (b'a,b\n"unterminated,1\n', "x.csv", None, InvalidInput, "row 2"),
+    ],
+)
 def test_bad_uploads(staging, data, filename, content_type, error, needle):
     with pytest.raises(error) as info:
         load(data, staging, filename, content_type)
@@ -207,11 +236,14 @@ def test_async_staging(staging):
 
 # ------------------------------------------------------------------------------------- schema and write
 
+
 def test_check_compatible():
     old = [ColumnInfo("a", "BIGINT"), ColumnInfo("b", "VARCHAR"), ColumnInfo("c", "DATE")]
     check_compatible(old, list(reversed(old)))
     with pytest.raises(InvalidInput) as info:
-        check_compatible(old, [ColumnInfo("a", "DOUBLE"), ColumnInfo("b", "VARCHAR"), ColumnInfo("d", "DATE")])
+        check_compatible(
+            old, [ColumnInfo("a", "DOUBLE"), ColumnInfo("b", "VARCHAR"), ColumnInfo("d", "DATE")]
+        )
     msg = info.value.message
     assert "added d" in msg and "removed c" in msg and "a (BIGINT -> DOUBLE)" in msg
 
@@ -229,6 +261,7 @@ def test_write_parquet_atomically(tmp_path, staging):
     written = write_parquet_atomically(table, dest, staging)
     assert written.path == dest and written.rows == 3 and written.bytes == dest.stat().st_size
     import hashlib
+
     assert written.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
     assert pq.read_table(dest).equals(table)
     assert list(staging.iterdir()) == []

@@ -18,8 +18,11 @@ def _rid(rng: random.Random, valid: bool = True) -> str:
 
 
 def _uscc(rng: random.Random, valid: bool = True) -> str:
-    body = "915001" + "".join(rng.choice("0123456789") for _ in range(2)) + "".join(
-        rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    body = (
+        "915001"
+        + "".join(rng.choice("0123456789") for _ in range(2))
+        + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    )
     check = uscc_check_char(body)
     return body + (check if valid else next(c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != check))
 
@@ -32,20 +35,24 @@ def _card(rng: random.Random, valid: bool = True) -> str:
 
 def make_table(n: int = 800) -> pa.Table:
     rng = random.Random(7)
-    return pa.table({
-        "id_card": [_rid(rng) for _ in range(n)],
-        "bad_id": [_rid(rng, valid=False) for _ in range(n)],
-        "uscc": [_uscc(rng) for _ in range(n)],
-        "bad_uscc": [_uscc(rng, valid=False) for _ in range(n)],
-        "card": [_card(rng) for _ in range(n)],
-        "bad_card": [_card(rng, valid=False) for _ in range(n)],
-        "phone": [f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}" if i % 2 else None for i in range(n)],
-        "email": [f"u{i}@example.cn" if i % 5 == 0 else "无" for i in range(n)],  # 20% < 30%
-        "note": [f"编号{rng.randint(1, 10**6)}，金额{rng.randint(1, 10**6)}.5元" for _ in range(n)],
-        "name": ["张三"] * n,
-        "income": [rng.uniform(3.2, 1_873_400.0) for _ in range(n)],
-        "age": [rng.randint(0, 104) for _ in range(n)],
-    })
+    return pa.table(
+        {
+            "id_card": [_rid(rng) for _ in range(n)],
+            "bad_id": [_rid(rng, valid=False) for _ in range(n)],
+            "uscc": [_uscc(rng) for _ in range(n)],
+            "bad_uscc": [_uscc(rng, valid=False) for _ in range(n)],
+            "card": [_card(rng) for _ in range(n)],
+            "bad_card": [_card(rng, valid=False) for _ in range(n)],
+            "phone": [
+                f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}" if i % 2 else None for i in range(n)
+            ],
+            "email": [f"u{i}@example.cn" if i % 5 == 0 else "无" for i in range(n)],  # 20% < 30%
+            "note": [f"编号{rng.randint(1, 10**6)}，金额{rng.randint(1, 10**6)}.5元" for _ in range(n)],
+            "name": ["张三"] * n,
+            "income": [rng.uniform(3.2, 1_873_400.0) for _ in range(n)],
+            "age": [rng.randint(0, 104) for _ in range(n)],
+        }
+    )
 
 
 def test_suggestions_on_planted_values():
@@ -77,7 +84,8 @@ def test_reasons_never_carry_values():
 def test_bounds_rounded_outward():
     s = suggest(make_table(400))
     assert (s["income"].lower, s["income"].upper) == outward_bounds(
-        min(make_table(400).column("income").to_pylist()), max(make_table(400).column("income").to_pylist()))
+        min(make_table(400).column("income").to_pylist()), max(make_table(400).column("income").to_pylist())
+    )
     assert s["income"].lower <= 3.2 and s["income"].upper >= 1_800_000
     assert s["age"].lower == 0 and s["age"].upper in (104, 110)
     assert s["id_card"].lower is None and s["id_card"].upper is None

@@ -25,26 +25,51 @@ def data(tmp_path_factory):
 
 
 def _sha(paths) -> dict[str, str]:
-    return {f"{ds}/{t}": hashlib.sha256(Path(p).read_bytes()).hexdigest() for ds, ts in paths.items()
-            for t, p in ts.items()}
+    return {
+        f"{ds}/{t}": hashlib.sha256(Path(p).read_bytes()).hexdigest()
+        for ds, ts in paths.items()
+        for t, p in ts.items()
+    }
 
 
 def test_layout_and_schema(data):
     paths, tables = data
     assert {ds: set(ts) for ds, ts in paths.items()} == {
-        "population": {"persons", "households"}, "enterprises": {"enterprises"},
-        "social_insurance": {"contributions"}}
+        "population": {"persons", "households"},
+        "enterprises": {"enterprises"},
+        "social_insurance": {"contributions"},
+    }
     persons = tables["population", "persons"]
     assert [(f.name, str(f.type)) for f in persons.schema] == [
-        ("person_id", "int64"), ("name", "string"), ("id_card", "string"), ("phone", "string"),
-        ("gender", "string"), ("birth_date", "date32[day]"), ("age", "int32"), ("district", "string"),
-        ("street", "string"), ("income", "double")]
+        ("person_id", "int64"),
+        ("name", "string"),
+        ("id_card", "string"),
+        ("phone", "string"),
+        ("gender", "string"),
+        ("birth_date", "date32[day]"),
+        ("age", "int32"),
+        ("district", "string"),
+        ("street", "string"),
+        ("income", "double"),
+    ]
     assert tables["population", "households"].column_names == ["hh_id", "person_id", "district", "size"]
     assert tables["enterprises", "enterprises"].column_names == [
-        "uscc", "name", "legal_rep_name", "legal_rep_id_card", "industry", "district", "registered_capital",
-        "employees", "founded_date"]
+        "uscc",
+        "name",
+        "legal_rep_name",
+        "legal_rep_id_card",
+        "industry",
+        "district",
+        "registered_capital",
+        "employees",
+        "founded_date",
+    ]
     assert tables["social_insurance", "contributions"].column_names == [
-        "person_id", "month", "employer_uscc", "base_amount"]
+        "person_id",
+        "month",
+        "employer_uscc",
+        "base_amount",
+    ]
 
 
 def test_persons(data):
@@ -59,8 +84,9 @@ def test_persons(data):
     codes = {d[0]: d[1] for d in DISTRICTS}
     ref = dt.date(2025, 1, 1)
     assert len(set(p["id_card"])) == SCALE and len(set(p["phone"])) == SCALE
-    for rid, born, age, gender, district, phone in zip(p["id_card"], p["birth_date"], p["age"], p["gender"],
-                                                       p["district"], p["phone"]):
+    for rid, born, age, gender, district, phone in zip(
+        p["id_card"], p["birth_date"], p["age"], p["gender"], p["district"], p["phone"]
+    ):
         assert valid_resident_id(rid)
         assert rid[:6] == codes[district]
         assert rid[6:14] == born.strftime("%Y%m%d")

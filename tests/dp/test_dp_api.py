@@ -20,15 +20,45 @@ OPERATOR_ORG = "渝数科技有限公司"
 COUNT_BY_DISTRICT = "SELECT district, count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY district"
 
 
-def dp_grant(harness, tokens, *, mode="required", budget=1.0, default=0.5, refresh="none", org_cap=0.0,
-             max_contributions=1, key_domains=None):
+def dp_grant(
+    harness,
+    tokens,
+    *,
+    mode="required",
+    budget=1.0,
+    default=0.5,
+    refresh="none",
+    org_cap=0.0,
+    max_contributions=1,
+    key_domains=None,
+):
     body = {
-        "organization_id": OPERATOR_ORG, "dataset": "population", "purpose": "DP test",
-        "valid_from": "2024-06-01", "valid_to": "2026-06-01", "privacy_unit": "person_id", "k": 10,
-        "columns": {"persons": {"person_id": "join", "district": "group", "gender": "group", "age": "group",
-                                "income": "aggregate", "name": "compare"}},
-        "dp": {"mode": mode, "epsilon_budget": budget, "default_epsilon": default, "refresh": refresh,
-               "max_contributions": max_contributions, "org_cap": org_cap, "key_domains": key_domains or {}},
+        "organization_id": OPERATOR_ORG,
+        "dataset": "population",
+        "purpose": "DP test",
+        "valid_from": "2024-06-01",
+        "valid_to": "2026-06-01",
+        "privacy_unit": "person_id",
+        "k": 10,
+        "columns": {
+            "persons": {
+                "person_id": "join",
+                "district": "group",
+                "gender": "group",
+                "age": "group",
+                "income": "aggregate",
+                "name": "compare",
+            }
+        },
+        "dp": {
+            "mode": mode,
+            "epsilon_budget": budget,
+            "default_epsilon": default,
+            "refresh": refresh,
+            "max_contributions": max_contributions,
+            "org_cap": org_cap,
+            "key_domains": key_domains or {},
+        },
     }
     response = harness.client.post("/api/v1/grants", json=body, headers=tokens["implementer"])
     assert response.status_code == 201, response.text
@@ -67,7 +97,10 @@ def test_required_grant_releases_all_38_districts_with_noise_intervals_and_spend
     response = submit(harness, tokens["operator"], COUNT_BY_DISTRICT)
     assert response.status_code == 202, response.text
     job = response.json()
-    assert job["dp"]["epsilon"] == 0.5 and [a["epsilon"] for a in job["dp"]["split"]] == [0.5 / 3, 0.5 / 3 * 2]
+    assert job["dp"]["epsilon"] == 0.5 and [a["epsilon"] for a in job["dp"]["split"]] == [
+        0.5 / 3,
+        0.5 / 3 * 2,
+    ]
     assert "__shuyu_rn <= 1" in job["checked_sql"] and "LEAST(GREATEST(" in job["checked_sql"]
     assert budget(harness, tokens, grant["id"])["reserved"] == 0.5
     run_all(pool)
@@ -75,8 +108,15 @@ def test_required_grant_releases_all_38_districts_with_noise_intervals_and_spend
     assert job["state"] == "succeeded", job
     assert job["gate"]["rows_suppressed"] == 0 and job["gate"]["dp"]["epsilon"] == 0.5
     result = harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).json()
-    assert result["columns"] == ["district", "n", "n_ci_low", "n_ci_high", "avg_income", "avg_income_ci_low",
-                                 "avg_income_ci_high"]
+    assert result["columns"] == [
+        "district",
+        "n",
+        "n_ci_low",
+        "n_ci_high",
+        "avg_income",
+        "avg_income_ci_low",
+        "avg_income_ci_high",
+    ]
     assert len(result["rows"]) == 38  # every district of the public domain, none withheld
     for row in result["rows"]:
         assert row["n_ci_low"] < row["n"] < row["n_ci_high"]
@@ -113,8 +153,9 @@ def test_cancelled_and_failed_jobs_are_refunded(setup):
     assert budget(harness, tokens, grant["id"])["remaining"] == 1.0
     # A job that fails before anything is released: the grant is suspended while it is queued.
     job = submit(harness, tokens["operator"], COUNT_BY_DISTRICT).json()
-    harness.client.post(f"/api/v1/grants/{grant['id']}/suspend", json={"reason": "audit"},
-                        headers=tokens["implementer"])
+    harness.client.post(
+        f"/api/v1/grants/{grant['id']}/suspend", json={"reason": "audit"}, headers=tokens["implementer"]
+    )
     run_all(pool)
     failed = harness.client.get(f"/api/v1/jobs/{job['id']}", headers=tokens["operator"]).json()
     assert failed["state"] == "failed" and failed["error_kind"] == "not_runnable"
@@ -126,8 +167,9 @@ def test_dry_run_reports_the_epsilon_and_split_without_reserving(setup):
     harness, tokens, _ = setup
     grant = dp_grant(harness, tokens, mode="optional", budget=2.0)
     sql = "SELECT gender, count(*) AS n, sum(income) AS s FROM persons GROUP BY gender"
-    verdict = harness.client.post("/api/v1/queries/check", json={"sql": sql, "dp": {"epsilon": 0.8}},
-                                  headers=tokens["operator"]).json()
+    verdict = harness.client.post(
+        "/api/v1/queries/check", json={"sql": sql, "dp": {"epsilon": 0.8}}, headers=tokens["operator"]
+    ).json()
     assert verdict["verdict"] == "allowed", verdict
     assert verdict["dp"]["epsilon"] == 0.8 and [a["epsilon"] for a in verdict["dp"]["split"]] == [0.4, 0.4]
     assert verdict["dp"]["split"][1]["sensitivity"] == [2_000_000.0]
@@ -147,10 +189,14 @@ def test_required_grant_refuses_what_dp_cannot_answer(setup):
         return response.json()["error"]
 
     assert refusal("SELECT age, count(*) FROM persons GROUP BY age")["rule"] == "dp_no_key_domain"
-    assert refusal("SELECT district, count(*) FROM persons GROUP BY district HAVING count(*) > 5")["rule"] == \
-        "dp_clause"
-    assert refusal("SELECT district, stddev(income) FROM persons GROUP BY district")["rule"] == \
-        "dp_unsupported_aggregate"
+    assert (
+        refusal("SELECT district, count(*) FROM persons GROUP BY district HAVING count(*) > 5")["rule"]
+        == "dp_clause"
+    )
+    assert (
+        refusal("SELECT district, stddev(income) FROM persons GROUP BY district")["rule"]
+        == "dp_unsupported_aggregate"
+    )
 
 
 def test_differencing_pair_reveals_noise_not_the_person(setup):
@@ -160,8 +206,10 @@ def test_differencing_pair_reveals_noise_not_the_person(setup):
     dp_grant(harness, tokens, mode="required", budget=100.0, default=1.0)
     with harness.ctx.uow() as session:
         from catalog import service as catalog_service
+
         path = catalog_service.raw_sources(session, harness.ctx.settings.domain_store_dir, "population")
     import pyarrow.parquet as pq
+
     persons = pq.read_table(path["persons"][1]).to_pylist()
     target = next(p for p in persons if p["district"] == "渝中区")
     whole = "SELECT count(*) AS n FROM persons WHERE district = '渝中区'"
@@ -169,10 +217,14 @@ def test_differencing_pair_reveals_noise_not_the_person(setup):
     same_name = sum(1 for p in persons if p["district"] == "渝中区" and p["name"] == target["name"])
     pairs = []
     for _ in range(20):
-        ids = [submit(harness, tokens["operator"], sql, {"epsilon": 1.0}).json()["id"] for sql in (whole, minus)]
+        ids = [
+            submit(harness, tokens["operator"], sql, {"epsilon": 1.0}).json()["id"] for sql in (whole, minus)
+        ]
         run_all(pool)
-        values = [harness.client.get(f"/api/v1/jobs/{i}/result", headers=tokens["operator"]).json()["rows"][0]["n"]
-                  for i in ids]
+        values = [
+            harness.client.get(f"/api/v1/jobs/{i}/result", headers=tokens["operator"]).json()["rows"][0]["n"]
+            for i in ids
+        ]
         pairs.append(values[0] - values[1])
     # Exact answers differ by `same_name` (1 for a unique name); the released difference is that plus the
     # difference of two Laplace(1) draws (sd 2): it is spread out, not concentrated at 1.

@@ -16,11 +16,20 @@ OPERATOR_ORG = "渝数科技有限公司"
 
 def make_grant(harness, tokens, *, budget=1.0, default=1.0, refresh="none", org_cap=0.0, mode="required"):
     body = {
-        "organization_id": OPERATOR_ORG, "dataset": "population", "purpose": "ledger test",
-        "valid_from": "2024-06-01", "valid_to": "2026-06-01", "privacy_unit": "person_id",
+        "organization_id": OPERATOR_ORG,
+        "dataset": "population",
+        "purpose": "ledger test",
+        "valid_from": "2024-06-01",
+        "valid_to": "2026-06-01",
+        "privacy_unit": "person_id",
         "columns": {"persons": {"person_id": "join", "district": "group", "income": "aggregate"}},
-        "dp": {"mode": mode, "epsilon_budget": budget, "default_epsilon": default, "refresh": refresh,
-               "org_cap": org_cap},
+        "dp": {
+            "mode": mode,
+            "epsilon_budget": budget,
+            "default_epsilon": default,
+            "refresh": refresh,
+            "org_cap": org_cap,
+        },
     }
     response = harness.client.post("/api/v1/grants", json=body, headers=tokens["implementer"])
     assert response.status_code == 201, response.text
@@ -40,7 +49,9 @@ def setup(harness):
 
 def reserve(ctx, grant, epsilon, job_id=None, hold=0.0):
     with ctx.uow() as session:
-        entry = ledger.reserve(session, grant, epsilon, job_id=job_id, now=ctx.clock.now(), today=ctx.clock.today())
+        entry = ledger.reserve(
+            session, grant, epsilon, job_id=job_id, now=ctx.clock.now(), today=ctx.clock.today()
+        )
         time.sleep(hold)  # keep the transaction open: widens the race window
         return entry
 
@@ -95,10 +106,12 @@ def test_commit_and_refund(setup):
     reserve(harness.ctx, grant, 0.4, job_id="a")
     reserve(harness.ctx, grant, 0.4, job_id="b")
     with harness.ctx.uow() as session:
-        assert [e.state for e in ledger.settle(session, "a", ledger.COMMITTED, harness.ctx.clock.now())] == \
-            ["committed"]
-        assert [e.state for e in ledger.settle(session, "b", ledger.REFUNDED, harness.ctx.clock.now())] == \
-            ["refunded"]
+        assert [e.state for e in ledger.settle(session, "a", ledger.COMMITTED, harness.ctx.clock.now())] == [
+            "committed"
+        ]
+        assert [e.state for e in ledger.settle(session, "b", ledger.REFUNDED, harness.ctx.clock.now())] == [
+            "refunded"
+        ]
         assert ledger.settle(session, "b", ledger.COMMITTED, harness.ctx.clock.now()) == []  # settled once
     after = state(harness.ctx, grant)
     assert (after.spent, after.reserved, after.remaining) == (0.4, 0.0, pytest.approx(0.6))
@@ -171,8 +184,9 @@ def test_a_job_failed_by_the_stale_sweep_is_refunded_on_the_next_look(setup, clo
     from sandbox import jobs as job_lifecycle
 
     grant = make_grant(harness, tokens, budget=1.0, default=1.0)
-    job = harness.client.post("/api/v1/jobs", json={"sql": "SELECT count(*) AS n FROM persons"},
-                              headers=tokens["operator"]).json()
+    job = harness.client.post(
+        "/api/v1/jobs", json={"sql": "SELECT count(*) AS n FROM persons"}, headers=tokens["operator"]
+    ).json()
     with harness.ctx.uow() as session:
         job_lifecycle.claim(session, "dead-worker", clock.now(), 2)
     clock.advance(seconds=harness.ctx.settings.sandbox.wall_seconds + 61)

@@ -18,19 +18,47 @@ from policies.checker import check
 from sandbox import dp_noise
 from sandbox.gate import GatePolicy, gate
 
-RULES = {"person_id": "join", "district": "group", "gender": "group", "age": "group", "income": "aggregate",
-         "score": "aggregate"}
-CATALOG = CatalogSnapshot({("population", "persons"): TableInfo("population", "persons", (
-    ColumnInfo("person_id", "BIGINT"), ColumnInfo("district", "VARCHAR"), ColumnInfo("gender", "VARCHAR"),
-    ColumnInfo("age", "INTEGER"), ColumnInfo("income", "DOUBLE", lower=0, upper=100_000),
-    ColumnInfo("score", "DOUBLE")))})
+RULES = {
+    "person_id": "join",
+    "district": "group",
+    "gender": "group",
+    "age": "group",
+    "income": "aggregate",
+    "score": "aggregate",
+}
+CATALOG = CatalogSnapshot(
+    {
+        ("population", "persons"): TableInfo(
+            "population",
+            "persons",
+            (
+                ColumnInfo("person_id", "BIGINT"),
+                ColumnInfo("district", "VARCHAR"),
+                ColumnInfo("gender", "VARCHAR"),
+                ColumnInfo("age", "INTEGER"),
+                ColumnInfo("income", "DOUBLE", lower=0, upper=100_000),
+                ColumnInfo("score", "DOUBLE"),
+            ),
+        )
+    }
+)
 DOMAIN = {"population.persons.district": ("A", "B", "C")}
 
 
 def grant(mode=DPMode.required, mc=1, max_rows=10_000, **dp_fields) -> Grant:
-    return Grant("g1", 1, "org", "population", "test", date(2024, 1, 1), date(2030, 1, 1),
-                 {"persons": {c: ColumnRule.parse(r) for c, r in RULES.items()}}, "person_id", max_rows=max_rows,
-                 dp=DPSettings(mode=mode, epsilon_budget=10, max_contributions=mc, **dp_fields))
+    return Grant(
+        "g1",
+        1,
+        "org",
+        "population",
+        "test",
+        date(2024, 1, 1),
+        date(2030, 1, 1),
+        {"persons": {c: ColumnRule.parse(r) for c, r in RULES.items()}},
+        "person_id",
+        max_rows=max_rows,
+        dp=DPSettings(mode=mode, epsilon_budget=10, max_contributions=mc, **dp_fields),
+    )
 
 
 def plan(sql, g=None, epsilon=1.0, domains=DOMAIN):
@@ -41,8 +69,10 @@ def plan(sql, g=None, epsilon=1.0, domains=DOMAIN):
 def run(p: dp.DPPlan, rows: list[tuple]) -> pa.Table:
     con = duckdb.connect()
     con.execute("CREATE SCHEMA population")
-    con.execute("CREATE TABLE population.persons (person_id BIGINT, district VARCHAR, gender VARCHAR, age INTEGER, "
-                "income DOUBLE, score DOUBLE)")
+    con.execute(
+        "CREATE TABLE population.persons (person_id BIGINT, district VARCHAR, gender VARCHAR, age INTEGER, "
+        "income DOUBLE, score DOUBLE)"
+    )
     if rows:
         con.executemany("INSERT INTO population.persons VALUES (?, ?, ?, ?, ?, ?)", rows)
     return con.sql(p.sql).to_arrow_table()
@@ -61,37 +91,65 @@ def people(n, district="A", income=50_000.0):
 
 # ------------------------------------------------------------------------------------------------ planner
 
+
 def test_plan_splits_the_budget_evenly_and_reports_it():
-    p = plan("SELECT district, count(*) AS n, avg(income) AS a, count(DISTINCT person_id) AS u FROM persons "
-             "GROUP BY district", epsilon=1.0)
+    p = plan(
+        "SELECT district, count(*) AS n, avg(income) AS a, count(DISTINCT person_id) AS u FROM persons "
+        "GROUP BY district",
+        epsilon=1.0,
+    )
     assert [m.epsilon for m in p.measurements] == [0.25] * 4
     assert [(a.output, a.epsilon) for a in p.aggregates] == [("n", 0.25), ("a", 0.5), ("u", 0.25)]
     assert [m.sensitivity for m in p.measurements] == [1.0, 50_000.0, 1.0, 1.0]  # avg: centred sum, (hi-lo)/2
     assert [m.kind for m in p.measurements] == ["count", "centered_sum", "count", "count_distinct"]
-    assert p.to_dict()["released_columns"] == ["district", "n", "n_ci_low", "n_ci_high", "a", "a_ci_low",
-                                               "a_ci_high", "u", "u_ci_low", "u_ci_high"]
+    assert p.to_dict()["released_columns"] == [
+        "district",
+        "n",
+        "n_ci_low",
+        "n_ci_high",
+        "a",
+        "a_ci_low",
+        "a_ci_high",
+        "u",
+        "u_ci_low",
+        "u_ci_high",
+    ]
 
 
 def test_sensitivity_scales_with_max_contributions():
-    p = plan("SELECT district, count(*) AS n, sum(income) AS s, count(DISTINCT person_id) AS u FROM persons "
-             "GROUP BY district", g=grant(mc=3))
+    p = plan(
+        "SELECT district, count(*) AS n, sum(income) AS s, count(DISTINCT person_id) AS u FROM persons "
+        "GROUP BY district",
+        g=grant(mc=3),
+    )
     assert [m.sensitivity for m in p.measurements] == [3.0, 300_000.0, 3.0]
     ungrouped = plan("SELECT count(DISTINCT person_id) AS u FROM persons", g=grant(mc=3))
     assert ungrouped.measurements[0].sensitivity == 1.0
 
 
-@pytest.mark.parametrize("sql, rule", [
-    ("SELECT district, sum(score) FROM persons GROUP BY district", "dp_missing_bounds"),
-    ("SELECT age, count(*) FROM persons GROUP BY age", "dp_no_key_domain"),
-    ("SELECT district, count(*) FROM persons GROUP BY district ORDER BY count(*) DESC", "dp_clause"),
-    ("SELECT district, count(*) FROM persons GROUP BY district HAVING count(*) > 1", "dp_clause"),
-    ("SELECT district, count(*) FROM (SELECT district FROM persons) t GROUP BY district", "dp_shape"),
-    ("WITH t AS (SELECT district FROM persons) SELECT district, count(*) FROM t GROUP BY district", "dp_shape"),
-    (("SELECT district, count(*) FROM persons GROUP BY district UNION ALL "
-      "SELECT district, count(*) FROM persons GROUP BY district"), "dp_shape"),
-    ("SELECT district, stddev(income) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
-    ("SELECT district, count(age) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
-])
+@pytest.mark.parametrize(
+    "sql, rule",
+    [
+        ("SELECT district, sum(score) FROM persons GROUP BY district", "dp_missing_bounds"),
+        ("SELECT age, count(*) FROM persons GROUP BY age", "dp_no_key_domain"),
+        ("SELECT district, count(*) FROM persons GROUP BY district ORDER BY count(*) DESC", "dp_clause"),
+        ("SELECT district, count(*) FROM persons GROUP BY district HAVING count(*) > 1", "dp_clause"),
+        ("SELECT district, count(*) FROM (SELECT district FROM persons) t GROUP BY district", "dp_shape"),
+        (
+            "WITH t AS (SELECT district FROM persons) SELECT district, count(*) FROM t GROUP BY district",
+            "dp_shape",
+        ),
+        (
+            (
+                "SELECT district, count(*) FROM persons GROUP BY district UNION ALL "
+                "SELECT district, count(*) FROM persons GROUP BY district"
+            ),
+            "dp_shape",
+        ),
+        ("SELECT district, stddev(income) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
+        ("SELECT district, count(age) FROM persons GROUP BY district", "dp_unsupported_aggregate"),
+    ],
+)
 def test_plan_refuses_what_it_cannot_bound(sql, rule):
     checked = check(sql, [grant()], CATALOG)  # the checker accepts these; the DP planner must not
     with pytest.raises(PolicyViolation) as refused:
@@ -122,15 +180,18 @@ def test_wants_dp_by_mode():
 
 
 def test_row_level_queries_are_refused_under_dp():
-    g = dataclasses.replace(grant(), allow_row_level=True,
-                            columns={"persons": {"person_id": ColumnRule.parse("join"),
-                                                 "district": ColumnRule.parse("plain")}})
+    g = dataclasses.replace(
+        grant(),
+        allow_row_level=True,
+        columns={"persons": {"person_id": ColumnRule.parse("join"), "district": ColumnRule.parse("plain")}},
+    )
     with pytest.raises(PolicyViolation) as refused:
         dp.plan(check("SELECT district FROM persons", [g], CATALOG), g, CATALOG, public_domains=DOMAIN)
     assert refused.value.rule == "dp_row_level"
 
 
 # ------------------------------------------------------------------------------------------------ rewritten SQL
+
 
 def test_contribution_bounding_caps_each_unit_at_max_contributions():
     rows = people(10) + [(999, "A", "女", 30, 50_000.0, 1.0)] * 100  # one unit with 100 rows
@@ -150,8 +211,10 @@ def test_clamping_keeps_an_outlier_within_the_bound_driven_sensitivity():
         assert 0 < moved <= delta  # 1e12 moves the exact sum by the upper bound only
         # and the noisy sum: over many releases the outlier shifts the mean by at most delta, with Laplace spread
         table, reference = run(p, outlier), exact(run(p, base), "A", "__shuyu_dp_0")
-        shifts = [dp_noise.release(table, p.to_dict(), random_state=seed)[0].column("s")[0].as_py() - reference
-                  for seed in range(300)]
+        shifts = [
+            dp_noise.release(table, p.to_dict(), random_state=seed)[0].column("s")[0].as_py() - reference
+            for seed in range(300)
+        ]
         noise_sd = math.sqrt(2) * delta / 1.0  # Laplace(delta / epsilon), epsilon 1
         assert abs(statistics.mean(shifts)) <= delta + 4 * noise_sd / math.sqrt(len(shifts))
         assert max(abs(s) for s in shifts) < 1e9  # nowhere near the outlier's 1e12
@@ -176,14 +239,19 @@ def test_where_is_kept_and_nulls_are_not_keys():
 
 # ------------------------------------------------------------------------------------------------ noise
 
+
 def _domain_plan(n_keys, sql, epsilon, mc=1):
     keys = tuple(f"k{i}" for i in range(n_keys))
-    return plan(sql, g=grant(mc=mc, max_rows=100_000), epsilon=epsilon, domains={"population.persons.district": keys}), keys
+    return plan(
+        sql, g=grant(mc=mc, max_rows=100_000), epsilon=epsilon, domains={"population.persons.district": keys}
+    ), keys
 
 
 @pytest.mark.parametrize("epsilon, mc", [(0.5, 1), (1.0, 3), (0.1, 1)])
 def test_count_noise_variance_matches_laplace(epsilon, mc):
-    p, keys = _domain_plan(20_000, "SELECT district, count(*) AS n FROM persons GROUP BY district", epsilon, mc)
+    p, keys = _domain_plan(
+        20_000, "SELECT district, count(*) AS n FROM persons GROUP BY district", epsilon, mc
+    )
     table = pa.table({"district": pa.array(keys), "__shuyu_dp_0": pa.array([100] * len(keys), pa.int64())})
     noisy = np.array(dp_noise.release(table, p.to_dict(), random_state=7)[0].column("n").to_pylist())
     expected = 2 * (mc / epsilon) ** 2
@@ -199,15 +267,23 @@ def test_sum_noise_variance_matches_laplace_with_the_bound_sensitivity():
 
 
 def test_intervals_cover_about_95_percent():
-    p, keys = _domain_plan(10_000, "SELECT district, count(*) AS n, avg(income) AS a FROM persons "
-                                   "GROUP BY district", 1.0)
-    table = pa.table({"district": pa.array(keys), "__shuyu_dp_0": pa.array([500] * len(keys), pa.int64()),
-                      "__shuyu_dp_1": pa.array([500 * (40_000.0 - 50_000.0)] * len(keys)),  # centred
-                      "__shuyu_dp_2": pa.array([500] * len(keys), pa.int64())})
+    p, keys = _domain_plan(
+        10_000, "SELECT district, count(*) AS n, avg(income) AS a FROM persons GROUP BY district", 1.0
+    )
+    table = pa.table(
+        {
+            "district": pa.array(keys),
+            "__shuyu_dp_0": pa.array([500] * len(keys), pa.int64()),
+            "__shuyu_dp_1": pa.array([500 * (40_000.0 - 50_000.0)] * len(keys)),  # centred
+            "__shuyu_dp_2": pa.array([500] * len(keys), pa.int64()),
+        }
+    )
     out = dp_noise.release(table, p.to_dict(), random_state=3)[0].to_pylist()
     covered = sum(r["n_ci_low"] <= 500 <= r["n_ci_high"] for r in out) / len(out)
     assert 0.94 < covered < 0.96
-    assert sum(r["a_ci_low"] <= 40_000 <= r["a_ci_high"] for r in out) / len(out) >= 0.95  # union bound: >= 95%
+    assert (
+        sum(r["a_ci_low"] <= 40_000 <= r["a_ci_high"] for r in out) / len(out) >= 0.95
+    )  # union bound: >= 95%
     assert all(0 <= r["a_ci_low"] <= r["a"] <= r["a_ci_high"] <= 100_000 for r in out)
 
 
@@ -228,10 +304,13 @@ def test_differencing_pair_difference_is_laplace_noise_not_one():
 
 # ------------------------------------------------------------------------------------------------ gate
 
+
 def test_gate_dp_path_applies_no_k_threshold_and_drops_hidden_columns():
     p = plan("SELECT district, count(*) AS n FROM persons GROUP BY district")
     table = run(p, people(2, "A"))  # 2 persons: far below any k
-    policy = GatePolicy(k=10, unit_columns=(), is_aggregate=True, max_rows=100, max_bytes=1 << 20, dp=p.to_dict())
+    policy = GatePolicy(
+        k=10, unit_columns=(), is_aggregate=True, max_rows=100, max_bytes=1 << 20, dp=p.to_dict()
+    )
     released, report = gate(table, policy)
     assert released.column_names == ["district", "n", "n_ci_low", "n_ci_high"] and released.num_rows == 3
     assert report.decision == "released" and report.rows_suppressed == 0
@@ -240,7 +319,9 @@ def test_gate_dp_path_applies_no_k_threshold_and_drops_hidden_columns():
 
 def test_gate_dp_path_fails_closed_on_a_malformed_result():
     p = plan("SELECT district, count(*) AS n FROM persons GROUP BY district")
-    policy = GatePolicy(k=10, unit_columns=(), is_aggregate=True, max_rows=100, max_bytes=1 << 20, dp=p.to_dict())
+    policy = GatePolicy(
+        k=10, unit_columns=(), is_aggregate=True, max_rows=100, max_bytes=1 << 20, dp=p.to_dict()
+    )
     released, report = gate(pa.table({"district": ["A"]}), policy)
     assert report.decision == "rejected" and released.num_rows == 0
     doubled = pa.table({"district": ["A", "A"], "__shuyu_dp_0": [1, 2]})

@@ -12,10 +12,17 @@ from catalog.store import ColumnRow, VersionRow
 
 VALID_ID = "11010519491231002X"
 INVALID_ID = "110105194912310021"
-DATASET = {"name": "residents", "title": "居民", "update_frequency": "monthly", "sector": "民政",
-           "open_attribute": "conditional"}
-CSV = ("person_id,id_card,phone,district,income\n"
-       + "".join(f"{i},{VALID_ID},1381234{i:04d},渝中区,{1000 + i}\n" for i in range(40))).encode()
+DATASET = {
+    "name": "residents",
+    "title": "居民",
+    "update_frequency": "monthly",
+    "sector": "民政",
+    "open_attribute": "conditional",
+}
+CSV = (
+    "person_id,id_card,phone,district,income\n"
+    + "".join(f"{i},{VALID_ID},1381234{i:04d},渝中区,{1000 + i}\n" for i in range(40))
+).encode()
 
 
 @pytest.fixture
@@ -25,24 +32,37 @@ def source(harness):
 
 
 def create(harness, headers, name="residents", table="people"):
-    assert harness.client.post("/api/v1/catalog/datasets", json={**DATASET, "name": name},
-                               headers=headers).status_code == 201
-    assert harness.client.post(f"/api/v1/catalog/datasets/{name}/tables", json={"name": table},
-                               headers=headers).status_code == 201
+    assert (
+        harness.client.post(
+            "/api/v1/catalog/datasets", json={**DATASET, "name": name}, headers=headers
+        ).status_code
+        == 201
+    )
+    assert (
+        harness.client.post(
+            f"/api/v1/catalog/datasets/{name}/tables", json={"name": table}, headers=headers
+        ).status_code
+        == 201
+    )
 
 
 def upload(harness, headers, content: bytes, filename="people.csv", table="people", ctype="text/csv"):
-    return harness.client.put(f"/api/v1/catalog/datasets/residents/tables/{table}/data", headers=headers,
-                              files={"file": (filename, content, ctype)})
+    return harness.client.put(
+        f"/api/v1/catalog/datasets/residents/tables/{table}/data",
+        headers=headers,
+        files={"file": (filename, content, ctype)},
+    )
 
 
 def leftovers(harness) -> dict:
     settings = harness.ctx.settings
     with harness.ctx.uow() as session:
         versions = session.scalar(select(func.count()).select_from(VersionRow))
-    return {"staging": sorted(p.name for p in settings.staging_dir.rglob("*") if p.is_file()),
-            "domain": sorted(str(p) for p in settings.domain_store_dir.rglob("*.parquet")),
-            "versions": versions}
+    return {
+        "staging": sorted(p.name for p in settings.staging_dir.rglob("*") if p.is_file()),
+        "domain": sorted(str(p) for p in settings.domain_store_dir.rglob("*.parquet")),
+        "versions": versions,
+    }
 
 
 def test_roles_on_catalog_endpoints(harness, source):
@@ -60,22 +80,43 @@ def test_roles_on_catalog_endpoints(harness, source):
         r = harness.client.post("/api/v1/catalog/datasets/x1/tables", json={"name": "t"}, headers=headers)
         assert r.status_code == expected
     for headers, expected in ((None, 401), (operator, 403), (other_source, 403)):
-        r = harness.client.put("/api/v1/catalog/datasets/x1/tables/t/data", headers=headers,
-                               files={"file": ("a.csv", CSV, "text/csv")})
+        r = harness.client.put(
+            "/api/v1/catalog/datasets/x1/tables/t/data",
+            headers=headers,
+            files={"file": ("a.csv", CSV, "text/csv")},
+        )
         assert r.status_code == expected
-    assert harness.client.put("/api/v1/catalog/datasets/x1/tables/t/data", headers=source,
-                              files={"file": ("a.csv", CSV, "text/csv")}).status_code == 201
-    owner_only = (("GET", "/api/v1/catalog/datasets/x1/tables/t/suggestions", None),
-                  ("PUT", "/api/v1/catalog/datasets/x1/tables/t/columns", []),
-                  ("PATCH", "/api/v1/catalog/datasets/x1", {"title": "新标题"}))
+    assert (
+        harness.client.put(
+            "/api/v1/catalog/datasets/x1/tables/t/data",
+            headers=source,
+            files={"file": ("a.csv", CSV, "text/csv")},
+        ).status_code
+        == 201
+    )
+    owner_only = (
+        ("GET", "/api/v1/catalog/datasets/x1/tables/t/suggestions", None),
+        ("PUT", "/api/v1/catalog/datasets/x1/tables/t/columns", []),
+        ("PATCH", "/api/v1/catalog/datasets/x1", {"title": "新标题"}),
+    )
     for method, path, body in owner_only:
-        for headers, expected in ((None, 401), (supervisor, 403), (operator, 403), (other_source, 403),
-                                  (source, 200)):
+        for headers, expected in (
+            (None, 401),
+            (supervisor, 403),
+            (operator, 403),
+            (other_source, 403),
+            (source, 200),
+        ):
             r = harness.client.request(method, path, json=body, headers=headers)
             assert r.status_code == expected, (method, path, r.text)
-    assert harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions", headers=operator).status_code == 403
-    assert harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions",
-                              headers=supervisor).status_code == 200
+    assert (
+        harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions", headers=operator).status_code
+        == 403
+    )
+    assert (
+        harness.client.get("/api/v1/catalog/datasets/x1/tables/t/versions", headers=supervisor).status_code
+        == 200
+    )
 
 
 def test_upload_suggests_then_department_confirms(harness, source):
@@ -90,8 +131,11 @@ def test_upload_suggests_then_department_confirms(harness, source):
     assert suggestions["phone"]["suggested_pii_tags"] == ["CN_MOBILE"]
     assert suggestions["district"]["suggested_pii_tags"] == []
     assert VALID_ID not in response.text  # suggestions never carry values
-    confirm = harness.client.put("/api/v1/catalog/datasets/residents/tables/people/columns", headers=source,
-                                 json=[{"name": "income", "lower": 0, "upper": 100000, "description": "收入"}])
+    confirm = harness.client.put(
+        "/api/v1/catalog/datasets/residents/tables/people/columns",
+        headers=source,
+        json=[{"name": "income", "lower": 0, "upper": 100000, "description": "收入"}],
+    )
     assert confirm.status_code == 200, confirm.text
     columns = {c["name"]: c for c in confirm.json()["columns"]}
     assert columns["income"]["upper"] == 100000 and columns["id_card"]["level"] == "important"
@@ -161,15 +205,20 @@ def test_gbk_csv_and_parquet_uploads(harness, source):
     create(harness, source, name="other", table="t")
     sink = io.BytesIO()
     pq.write_table(pa.table({"district": ["渝中区"], "n": [3]}), sink)
-    r = harness.client.put("/api/v1/catalog/datasets/other/tables/t/data", headers=source,
-                           files={"file": ("t.parquet", sink.getvalue(), "application/octet-stream")})
+    r = harness.client.put(
+        "/api/v1/catalog/datasets/other/tables/t/data",
+        headers=source,
+        files={"file": ("t.parquet", sink.getvalue(), "application/octet-stream")},
+    )
     assert r.status_code == 201, r.text
 
 
 def test_invalid_dataset_fields_name_the_field(harness, source):
     r = harness.client.post("/api/v1/catalog/datasets", json={**DATASET, "name": "Bad Name"}, headers=source)
     assert r.status_code == 422 and r.json()["error"]["field"] == "name"
-    r = harness.client.post("/api/v1/catalog/datasets", json={**DATASET, "open_attribute": "x"}, headers=source)
+    r = harness.client.post(
+        "/api/v1/catalog/datasets", json={**DATASET, "open_attribute": "x"}, headers=source
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "open_attribute"
     r = harness.client.post("/api/v1/catalog/datasets", json={"name": "x"}, headers=source)
     assert r.status_code == 422 and "title" in r.json()["error"]["message"]

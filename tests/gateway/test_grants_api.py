@@ -8,9 +8,14 @@ import pytest
 from gateway.demo import seed
 from gateway.workers import WorkerPool
 
-TERMS = {"dataset": "population", "purpose": "就业结构分析", "valid_from": "2025-01-01", "valid_to": "2026-12-31",
-         "privacy_unit": "person_id",
-         "columns": {"persons": {"person_id": "join", "district": "group", "income": "aggregate"}}}
+TERMS = {
+    "dataset": "population",
+    "purpose": "就业结构分析",
+    "valid_from": "2025-01-01",
+    "valid_to": "2026-12-31",
+    "privacy_unit": "person_id",
+    "columns": {"persons": {"person_id": "join", "district": "group", "income": "aggregate"}},
+}
 SQL = "SELECT district, count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY district"
 
 
@@ -23,16 +28,18 @@ def world(harness):
 
 
 def create(harness, tokens, org, **overrides):
-    return harness.client.post("/api/v1/grants", json={**TERMS, "organization_id": org, **overrides},
-                               headers=tokens["implementer"])
+    return harness.client.post(
+        "/api/v1/grants", json={**TERMS, "organization_id": org, **overrides}, headers=tokens["implementer"]
+    )
 
 
 def test_only_the_implementer_creates_grants(world):
     harness, tokens, operator2, org = world
     assert harness.client.post("/api/v1/grants", json={**TERMS, "organization_id": org}).status_code == 401
     for role in ("operator", "source", "supervisor", "registrar"):
-        response = harness.client.post("/api/v1/grants", json={**TERMS, "organization_id": org},
-                                       headers=tokens[role])
+        response = harness.client.post(
+            "/api/v1/grants", json={**TERMS, "organization_id": org}, headers=tokens[role]
+        )
         assert response.status_code == 403, role
     assert create(harness, tokens, org).status_code == 201
 
@@ -42,8 +49,9 @@ def test_an_operator_sees_only_its_own_grants(world):
     grant = create(harness, tokens, org).json()
     mine = harness.client.get("/api/v1/grants", headers=operator2).json()
     assert [g["id"] for g in mine] == [grant["id"]]
-    assert grant["id"] not in [g["id"] for g in harness.client.get("/api/v1/grants",
-                                                                  headers=tokens["operator"]).json()]
+    assert grant["id"] not in [
+        g["id"] for g in harness.client.get("/api/v1/grants", headers=tokens["operator"]).json()
+    ]
     assert harness.client.get(f"/api/v1/grants/{grant['id']}", headers=tokens["operator"]).status_code == 403
     assert len(harness.client.get("/api/v1/grants", headers=tokens["supervisor"]).json()) == 4
 
@@ -51,23 +59,34 @@ def test_an_operator_sees_only_its_own_grants(world):
 def test_a_change_writes_a_new_version_and_keeps_the_old(world):
     harness, tokens, _, org = world
     grant = create(harness, tokens, org).json()
-    changed = harness.client.put(f"/api/v1/grants/{grant['id']}", headers=tokens["implementer"], json={
-        **{k: v for k, v in TERMS.items() if k != "dataset"}, "k": 20, "reason": "raise the threshold"})
+    changed = harness.client.put(
+        f"/api/v1/grants/{grant['id']}",
+        headers=tokens["implementer"],
+        json={**{k: v for k, v in TERMS.items() if k != "dataset"}, "k": 20, "reason": "raise the threshold"},
+    )
     assert changed.status_code == 200 and changed.json()["version"] == 2 and changed.json()["k"] == 20
-    versions = harness.client.get(f"/api/v1/grants/{grant['id']}/versions", headers=tokens["implementer"]).json()
+    versions = harness.client.get(
+        f"/api/v1/grants/{grant['id']}/versions", headers=tokens["implementer"]
+    ).json()
     assert [(v["version"], v["k"]) for v in versions] == [(1, 10), (2, 20)]
 
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"valid_to": "2028-01-02"}, "valid_to"),  # A16: longer than 3 years from 2025-01-01
-    ({"valid_to": "2024-12-31"}, "valid_to"),
-    ({"columns": {"persons": {"salary": "aggregate"}}}, "columns"),
-    ({"columns": {"persons": {"income": "sometimes"}}}, "columns"),
-    ({"columns": {"persons": {"district": "group"}}}, "privacy_unit"),  # unit denied: the gate could not count
-    ({"columns": {"nope": {"person_id": "join"}}}, "columns"),
-    ({"row_filters": {"persons": "income > (SELECT 1)"}}, "row_filters"),
-    ({"k": 1}, "k"),
-])
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"valid_to": "2028-01-02"}, "valid_to"),  # A16: longer than 3 years from 2025-01-01
+        ({"valid_to": "2024-12-31"}, "valid_to"),
+        ({"columns": {"persons": {"salary": "aggregate"}}}, "columns"),
+        ({"columns": {"persons": {"income": "sometimes"}}}, "columns"),
+        (
+            {"columns": {"persons": {"district": "group"}}},
+            "privacy_unit",
+        ),  # unit denied: the gate could not count
+        ({"columns": {"nope": {"person_id": "join"}}}, "columns"),
+        ({"row_filters": {"persons": "income > (SELECT 1)"}}, "row_filters"),
+        ({"k": 1}, "k"),
+    ],
+)
 def test_a16_invalid_terms_are_refused_naming_the_field(world, overrides, field):
     harness, tokens, _, org = world
     response = create(harness, tokens, org, **overrides)
@@ -91,18 +110,22 @@ def test_grants_are_given_to_operators_only(world):
 def test_a_suspended_grant_refuses_jobs_with_its_reason_and_revocation_is_final(world):
     harness, tokens, operator2, org = world
     grant = create(harness, tokens, org).json()
-    suspended = harness.client.post(f"/api/v1/grants/{grant['id']}/suspend", json={"reason": "安全整改"},
-                                    headers=tokens["implementer"])
+    suspended = harness.client.post(
+        f"/api/v1/grants/{grant['id']}/suspend", json={"reason": "安全整改"}, headers=tokens["implementer"]
+    )
     assert suspended.json()["status"] == "suspended"
     refused = harness.client.post("/api/v1/jobs", json={"sql": SQL}, headers=operator2)
     assert refused.status_code == 403 and "suspended: 安全整改" in refused.json()["error"]["message"]
-    harness.client.post(f"/api/v1/grants/{grant['id']}/resume", json={"reason": "fixed"},
-                        headers=tokens["implementer"])
+    harness.client.post(
+        f"/api/v1/grants/{grant['id']}/resume", json={"reason": "fixed"}, headers=tokens["implementer"]
+    )
     job = harness.client.post("/api/v1/jobs", json={"sql": SQL}, headers=operator2).json()
     assert WorkerPool(harness.ctx, 1).run_once("w")
     assert harness.client.get(f"/api/v1/jobs/{job['id']}", headers=operator2).json()["state"] == "succeeded"
-    harness.client.post(f"/api/v1/grants/{grant['id']}/revoke", json={"reason": "协议终止"},
-                        headers=tokens["implementer"])
-    again = harness.client.post(f"/api/v1/grants/{grant['id']}/resume", json={"reason": "undo"},
-                                headers=tokens["implementer"])
+    harness.client.post(
+        f"/api/v1/grants/{grant['id']}/revoke", json={"reason": "协议终止"}, headers=tokens["implementer"]
+    )
+    again = harness.client.post(
+        f"/api/v1/grants/{grant['id']}/resume", json={"reason": "undo"}, headers=tokens["implementer"]
+    )
     assert again.status_code == 409 and again.json()["error"]["current_state"] == "revoked"

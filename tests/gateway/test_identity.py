@@ -37,22 +37,40 @@ def test_roles_must_fit_the_organization_kind(harness):
     from common.errors import InvalidInput
 
     with harness.ctx.uow() as session:
-        identity.create_organization(session, name="渝北区大数据局", kind="data_source", now=harness.ctx.clock.now())
+        identity.create_organization(
+            session, name="渝北区大数据局", kind="data_source", now=harness.ctx.clock.now()
+        )
         with pytest.raises(InvalidInput, match="data_source organization"):
-            identity.create_user(session, username="x1", organization="渝北区大数据局", roles=["operator"],
-                                 now=harness.ctx.clock.now())
+            identity.create_user(
+                session,
+                username="x1",
+                organization="渝北区大数据局",
+                roles=["operator"],
+                now=harness.ctx.clock.now(),
+            )
 
 
 def test_r11_unverified_account_cannot_apply(harness):
     """R11: registration accounts are verified by real name before use."""
     token = harness.user("data_source", username="unverified", verified=False)
-    body = {"name": "roads", "title": "Roads", "update_frequency": "monthly", "sector": "transport",
-            "open_attribute": "conditional"}
+    body = {
+        "name": "roads",
+        "title": "Roads",
+        "update_frequency": "monthly",
+        "sector": "transport",
+        "open_attribute": "conditional",
+    }
     refused = harness.client.post("/api/v1/catalog/datasets", json=body, headers=harness.auth(token))
     assert refused.status_code == 403 and "real-name" in refused.json()["error"]["message"]
     with harness.ctx.uow() as session:
-        identity.verify_real_name(session, "unverified", real_name="张三", id_number="11010519491231002X",
-                                  verifier="test", now=harness.ctx.clock.now())
+        identity.verify_real_name(
+            session,
+            "unverified",
+            real_name="张三",
+            id_number="11010519491231002X",
+            verifier="test",
+            now=harness.ctx.clock.now(),
+        )
     accepted = harness.client.post("/api/v1/catalog/datasets", json=body, headers=harness.auth(token))
     assert accepted.status_code == 201
 

@@ -15,7 +15,9 @@ from sandbox import jobs as job_lifecycle
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
-DISTRICT_AVG = "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons GROUP BY district"
+DISTRICT_AVG = (
+    "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons GROUP BY district"
+)
 VALID_ID = "11010519491231002X"
 
 
@@ -53,8 +55,12 @@ def test_district_query_returns_all_38_districts(demo):
 
 def test_small_groups_are_suppressed_and_the_report_says_so(demo):
     harness, tokens, pool = demo
-    job = run(harness, tokens["operator"], pool,
-              "SELECT street, gender, count(*) AS n FROM persons GROUP BY street, gender")
+    job = run(
+        harness,
+        tokens["operator"],
+        pool,
+        "SELECT street, gender, count(*) AS n FROM persons GROUP BY street, gender",
+    )
     assert job["state"] == "succeeded"
     gate = job["gate"]
     assert gate["decision"] == "partially_suppressed" and gate["rows_suppressed"] > 0
@@ -68,28 +74,42 @@ def test_a_planted_id_number_is_held_for_review_then_released(demo):
     sql = f"SELECT district, '{VALID_ID}' AS note, count(*) AS n FROM persons GROUP BY district"
     job = run(harness, tokens["operator"], pool, sql)
     assert job["state"] == "held_for_review" and job["gate"]["pii_entities"] == {"CN_RESIDENT_ID": 38}
-    assert harness.client.get(f"/api/v1/jobs/{job['id']}/result",
-                              headers=tokens["operator"]).status_code == 409
+    assert (
+        harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).status_code == 409
+    )
     held = harness.client.get("/api/v1/reviews", headers=tokens["supervisor"]).json()
     assert [j["id"] for j in held] == [job["id"]]
-    assert harness.client.get(f"/api/v1/jobs/{job['id']}/result",
-                              headers=tokens["supervisor"]).status_code == 409  # not released: no data
-    released = harness.client.post(f"/api/v1/reviews/{job['id']}/release", json={"reason": "synthetic test ID"},
-                                   headers=tokens["supervisor"])
+    assert (
+        harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["supervisor"]).status_code
+        == 409
+    )  # not released: no data
+    released = harness.client.post(
+        f"/api/v1/reviews/{job['id']}/release",
+        json={"reason": "synthetic test ID"},
+        headers=tokens["supervisor"],
+    )
     assert released.status_code == 200 and released.json()["state"] == "succeeded"
-    assert len(harness.client.get(f"/api/v1/jobs/{job['id']}/result",
-                                  headers=tokens["operator"]).json()["rows"]) == 38
-    again = harness.client.post(f"/api/v1/reviews/{job['id']}/release", json={"reason": "twice"},
-                                headers=tokens["supervisor"])
+    assert (
+        len(harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).json()["rows"])
+        == 38
+    )
+    again = harness.client.post(
+        f"/api/v1/reviews/{job['id']}/release", json={"reason": "twice"}, headers=tokens["supervisor"]
+    )
     assert again.status_code == 409 and again.json()["error"]["current_state"] == "succeeded"
 
 
 def test_rejected_review_leaves_a_failed_job_and_no_result(demo):
     harness, tokens, pool = demo
-    job = run(harness, tokens["operator"], pool,
-              f"SELECT district, '{VALID_ID}' AS note, count(*) AS n FROM persons GROUP BY district")
-    rejected = harness.client.post(f"/api/v1/reviews/{job['id']}/reject", json={"reason": "identifier"},
-                                   headers=tokens["supervisor"])
+    job = run(
+        harness,
+        tokens["operator"],
+        pool,
+        f"SELECT district, '{VALID_ID}' AS note, count(*) AS n FROM persons GROUP BY district",
+    )
+    rejected = harness.client.post(
+        f"/api/v1/reviews/{job['id']}/reject", json={"reason": "identifier"}, headers=tokens["supervisor"]
+    )
     assert rejected.json()["state"] == "failed" and "identifier" in rejected.json()["error_message"]
     assert not list((harness.ctx.settings.results_dir / "held").glob("*.parquet"))
 
@@ -110,7 +130,10 @@ def test_only_the_submitting_organization_sees_a_job(demo):
     assert harness.client.get(f"/api/v1/jobs/{job['id']}", headers=stranger).status_code == 404
     assert harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=stranger).status_code == 404
     assert harness.client.get(f"/api/v1/jobs/{job['id']}", headers=tokens["supervisor"]).status_code == 200
-    assert harness.client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=tokens["supervisor"]).status_code == 403
+    assert (
+        harness.client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=tokens["supervisor"]).status_code
+        == 403
+    )
     assert harness.client.get(f"/api/v1/jobs/{job['id']}", headers=tokens["source"]).status_code == 403
     assert harness.client.get(f"/api/v1/jobs/{job['id']}").status_code == 401
 
@@ -197,13 +220,15 @@ def test_wait_returns_the_finished_job(demo):
 
 def test_dry_run_shows_columns_per_clause_and_the_rewritten_sql(demo):
     harness, tokens, _ = demo
-    allowed = harness.client.post("/api/v1/queries/check", json={"sql": DISTRICT_AVG + " -- hi"},
-                                  headers=tokens["operator"]).json()
+    allowed = harness.client.post(
+        "/api/v1/queries/check", json={"sql": DISTRICT_AVG + " -- hi"}, headers=tokens["operator"]
+    ).json()
     assert allowed["verdict"] == "allowed"
     assert "population.persons" in allowed["rewritten_sql"] and "--" not in allowed["rewritten_sql"]
     assert "population.persons.income" in allowed["columns_by_clause"]["select"]
-    denied = harness.client.post("/api/v1/queries/check", json={"sql": "SELECT income FROM persons"},
-                                 headers=tokens["operator"]).json()
+    denied = harness.client.post(
+        "/api/v1/queries/check", json={"sql": "SELECT income FROM persons"}, headers=tokens["operator"]
+    ).json()
     assert denied["verdict"] == "denied" and denied["violation"]["column"] == "population.persons.income"
     assert "sum" in denied["violation"]["hint"] or "avg" in denied["violation"]["hint"]
     assert harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json() == []

@@ -11,10 +11,17 @@ from gateway.workers import WorkerPool
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
-SOCIAL = {"name": "yushu_customers", "title": "渝数客户（社会数据）", "update_frequency": "monthly",
-          "sector": "零售", "open_attribute": "not_open"}
-CSV = ("person_id,segment,spend\n"
-       + "".join(f"{i},{'gold' if i % 3 == 0 else 'silver'},{100 + i % 50}\n" for i in range(1, 1501))).encode()
+SOCIAL = {
+    "name": "yushu_customers",
+    "title": "渝数客户（社会数据）",
+    "update_frequency": "monthly",
+    "sector": "零售",
+    "open_attribute": "not_open",
+}
+CSV = (
+    "person_id,segment,spend\n"
+    + "".join(f"{i},{'gold' if i % 3 == 0 else 'silver'},{100 + i % 50}\n" for i in range(1, 1501))
+).encode()
 
 
 def test_a34_operator_fuses_its_own_data_with_public_data(harness):
@@ -26,22 +33,43 @@ def test_a34_operator_fuses_its_own_data_with_public_data(harness):
     base = "/api/v1/catalog/datasets/yushu_customers/tables"
     assert client.post(base, json={"name": "customers"}, headers=tokens["source"]).status_code == 403
     assert client.post(base, json={"name": "customers"}, headers=tokens["operator"]).status_code == 201
-    upload = client.put(f"{base}/customers/data", headers=tokens["operator"],
-                        files={"file": ("customers.csv", CSV, "text/csv")})
+    upload = client.put(
+        f"{base}/customers/data",
+        headers=tokens["operator"],
+        files={"file": ("customers.csv", CSV, "text/csv")},
+    )
     assert upload.status_code == 201, upload.text
-    assert client.put(f"{base}/customers/columns", json=[{"name": "spend", "lower": 0, "upper": 1000}],
-                      headers=tokens["operator"]).status_code == 200
-    register_demo_datasets(harness.ctx, registrar_user="registrar", source_user="analyst",
-                           dataset_names=["yushu_customers"])
+    assert (
+        client.put(
+            f"{base}/customers/columns",
+            json=[{"name": "spend", "lower": 0, "upper": 1000}],
+            headers=tokens["operator"],
+        ).status_code
+        == 200
+    )
+    register_demo_datasets(
+        harness.ctx, registrar_user="registrar", source_user="analyst", dataset_names=["yushu_customers"]
+    )
     operator_org = client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
-    grant = client.post("/api/v1/grants", headers=tokens["implementer"], json={
-        "organization_id": operator_org, "dataset": "yushu_customers", "purpose": "客群画像（A34 融合）",
-        "valid_from": "2024-01-01", "valid_to": "2026-12-31", "privacy_unit": "person_id",
-        "columns": {"customers": {"person_id": "join", "segment": "group", "spend": "aggregate"}}})
+    grant = client.post(
+        "/api/v1/grants",
+        headers=tokens["implementer"],
+        json={
+            "organization_id": operator_org,
+            "dataset": "yushu_customers",
+            "purpose": "客群画像（A34 融合）",
+            "valid_from": "2024-01-01",
+            "valid_to": "2026-12-31",
+            "privacy_unit": "person_id",
+            "columns": {"customers": {"person_id": "join", "segment": "group", "spend": "aggregate"}},
+        },
+    )
     assert grant.status_code == 201, grant.text
 
-    sql = ("SELECT p.district, c.segment, count(*) AS n, avg(c.spend) AS avg_spend FROM persons p "
-           "JOIN customers c ON p.person_id = c.person_id GROUP BY p.district, c.segment")
+    sql = (
+        "SELECT p.district, c.segment, count(*) AS n, avg(c.spend) AS avg_spend FROM persons p "
+        "JOIN customers c ON p.person_id = c.person_id GROUP BY p.district, c.segment"
+    )
     job_id = client.post("/api/v1/jobs", json={"sql": sql}, headers=tokens["operator"]).json()["id"]
     pool = WorkerPool(harness.ctx, 1)
     assert pool.run_once("w")

@@ -36,13 +36,19 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
     assert plan["state"] == "draft" and plan["content"]["public_good_products"]
     w.post(f"plans/{plan['id']}/submit", "implementer")
     w.review(plan["id"])
-    plan = w.post(f"plans/{plan['id']}/conclusion", "implementer", {"conclusion": "feasible", "reason": "一致同意"})
+    plan = w.post(
+        f"plans/{plan['id']}/conclusion", "implementer", {"conclusion": "feasible", "reason": "一致同意"}
+    )
     assert plan["state"] == "reviewed" and len(plan["reviews"]) == 3
     plan = w.post(f"plans/{plan['id']}/approve", "implementer", {"reference": "渝府〔2025〕1号"})
     assert plan["state"] == "approved" and plan["approved_version"] == 1
     selection = w.select(plan["id"])
     start = w.today()
-    body = {**agreement_terms(start, date(2027, 8, 31)), "plan_id": plan["id"], "selection_id": selection["id"]}
+    body = {
+        **agreement_terms(start, date(2027, 8, 31)),
+        "plan_id": plan["id"],
+        "selection_id": selection["id"],
+    }
     agreement = w.post("agreements", "implementer", body, expect=201)
     assert agreement["state"] == "draft" and agreement["operator_org_id"] == w.orgs["operator"]
     assert w.get(f"agreements/{agreement['id']}/grants", "implementer") == []
@@ -69,9 +75,14 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
         assert job["state"] == "succeeded", job
         assert job["gate"]["rows_out"] == 4
 
-    ended = w.post(f"agreements/{agreement['id']}/terminate", "implementer",
-                   {"reason": "breach", "detail": "超范围使用数据"})
-    assert ended["agreement"]["state"] == "terminated" and ended["agreement"]["termination_reason"] == "breach"
+    ended = w.post(
+        f"agreements/{agreement['id']}/terminate",
+        "implementer",
+        {"reason": "breach", "detail": "超范围使用数据"},
+    )
+    assert (
+        ended["agreement"]["state"] == "terminated" and ended["agreement"]["termination_reason"] == "breach"
+    )
     assert [g["status"] for g in ended["grants"]] == ["revoked"]
     refused = dry_run(w)
     assert refused["verdict"] == "denied" and "revoked" in refused["violation"]["message"]
@@ -81,9 +92,18 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
         assert response.status_code == 403
         assert "terminated (breach)" in response.json()["error"]["message"]
     kinds = audit_kinds(w.harness)
-    for kind in ("operation.plan.created", "operation.plan.reviewed", "operation.plan.approved",
-                 "operation.operator.selected", "operation.agreement.created", "operation.agreement.signed",
-                 "operation.agreement.filed", "grant.created", "operation.agreement.terminated", "grant.revoked"):
+    for kind in (
+        "operation.plan.created",
+        "operation.plan.reviewed",
+        "operation.plan.approved",
+        "operation.operator.selected",
+        "operation.agreement.created",
+        "operation.agreement.signed",
+        "operation.agreement.filed",
+        "grant.created",
+        "operation.agreement.terminated",
+        "grant.revoked",
+    ):
         assert kind in kinds, kind
     assert w.get("/api/v1/audit/verify", "supervisor")["ok"] is True
 
@@ -94,12 +114,18 @@ def test_a16_term_longer_than_3_years_is_refused(world):
     selection = w.select(plan["id"])
     start = date(2025, 9, 1)
     base = {"plan_id": plan["id"], "selection_id": selection["id"]}
-    refused = w.post("agreements", "implementer", {**agreement_terms(start, date(2028, 9, 1)), **base}, expect=422)
+    refused = w.post(
+        "agreements", "implementer", {**agreement_terms(start, date(2028, 9, 1)), **base}, expect=422
+    )
     assert refused["error"]["field"] == "term_end" and "A16" in refused["error"]["message"]
     assert w.get("agreements", "implementer") == []  # nothing half-written
-    longest = w.post("agreements", "implementer", {**agreement_terms(start, date(2028, 8, 31)), **base}, expect=201)
+    longest = w.post(
+        "agreements", "implementer", {**agreement_terms(start, date(2028, 8, 31)), **base}, expect=201
+    )
     assert longest["term_end"] == "2028-08-31"
-    backwards = w.post("agreements", "implementer", {**agreement_terms(start, date(2025, 8, 1)), **base}, expect=422)
+    backwards = w.post(
+        "agreements", "implementer", {**agreement_terms(start, date(2025, 8, 1)), **base}, expect=422
+    )
     assert backwards["error"]["field"] == "term_end"
 
 
@@ -124,8 +150,10 @@ def test_a17_filing_due_in_5_working_days_across_national_day(world, clock):
 
 def test_a9_datasets_without_a_valid_certificate_cannot_be_signed_or_filed(harness, clock):
     w = make_world(harness, clock, datasets=("residents", "unregistered"), registered=("residents",))
-    scope = {name: {"purpose": "分析", "columns": SCOPE, "privacy_unit": "person_id"}
-             for name in ("residents", "unregistered")}
+    scope = {
+        name: {"purpose": "分析", "columns": SCOPE, "privacy_unit": "person_id"}
+        for name in ("residents", "unregistered")
+    }
     agreement = w.draft_agreement(datasets=("residents", "unregistered"), scope=scope)
     refused = w.post(f"agreements/{agreement['id']}/sign", "implementer", expect=409)
     assert refused["error"]["datasets"] == ["unregistered"] and "A9" in refused["error"]["message"]
@@ -136,10 +164,19 @@ def test_a16_a_changed_agreement_writes_new_grant_versions(world):
     w = world
     filed = w.filed_agreement()
     agreement, [grant] = filed["agreement"], filed["grants"]
-    narrower = {"residents": {"purpose": "区县人数统计", "privacy_unit": "person_id",
-                              "columns": {"people": {"person_id": "join", "district": "group"}}}}
-    body = {**agreement_terms(date.fromisoformat(agreement["term_start"]), date.fromisoformat(agreement["term_end"]),
-                              narrower), "reason": "收窄授权范围"}
+    narrower = {
+        "residents": {
+            "purpose": "区县人数统计",
+            "privacy_unit": "person_id",
+            "columns": {"people": {"person_id": "join", "district": "group"}},
+        }
+    }
+    body = {
+        **agreement_terms(
+            date.fromisoformat(agreement["term_start"]), date.fromisoformat(agreement["term_end"]), narrower
+        ),
+        "reason": "收窄授权范围",
+    }
     changed = w.post(f"agreements/{agreement['id']}/changes", "implementer", body)
     assert changed["agreement"]["version"] == 2
     [new] = changed["grants"]
@@ -158,21 +195,32 @@ def test_a18_no_api_changes_the_organization_of_a_grant_or_agreement(world):
     filed = w.filed_agreement()
     agreement, grant = filed["agreement"], filed["grants"][0]
     other = w.orgs["operator2"]
-    terms = {"purpose": "x", "valid_from": grant["valid_from"], "valid_to": grant["valid_to"],
-             "columns": grant["columns"], "privacy_unit": "person_id", "reason": "transfer"}
+    terms = {
+        "purpose": "x",
+        "valid_from": grant["valid_from"],
+        "valid_to": grant["valid_to"],
+        "columns": grant["columns"],
+        "privacy_unit": "person_id",
+        "reason": "transfer",
+    }
     for field in ("organization_id", "operator_org_id", "organization"):
         w.c.put(f"/api/v1/grants/{grant['id']}", json={**terms, field: other}, headers=w.h["implementer"])
         for action in ("suspend", "resume"):
-            w.c.post(f"/api/v1/grants/{grant['id']}/{action}", json={"reason": "x", field: other},
-                     headers=w.h["implementer"])
-        a_terms = agreement_terms(date.fromisoformat(agreement["term_start"]),
-                                  date.fromisoformat(agreement["term_end"]))
+            w.c.post(
+                f"/api/v1/grants/{grant['id']}/{action}",
+                json={"reason": "x", field: other},
+                headers=w.h["implementer"],
+            )
+        a_terms = agreement_terms(
+            date.fromisoformat(agreement["term_start"]), date.fromisoformat(agreement["term_end"])
+        )
         for method, path, body in (
-                ("POST", f"agreements/{agreement['id']}/changes", {**a_terms, "reason": "transfer"}),
-                ("PUT", f"agreements/{agreement['id']}", a_terms),
-                ("POST", f"agreements/{agreement['id']}/file", {"reference": "x"}),
-                ("POST", f"agreements/{agreement['id']}/sign", {}),
-                ("POST", f"agreements/{agreement['id']}/abandon", {"reason": "x"})):
+            ("POST", f"agreements/{agreement['id']}/changes", {**a_terms, "reason": "transfer"}),
+            ("PUT", f"agreements/{agreement['id']}", a_terms),
+            ("POST", f"agreements/{agreement['id']}/file", {"reference": "x"}),
+            ("POST", f"agreements/{agreement['id']}/sign", {}),
+            ("POST", f"agreements/{agreement['id']}/abandon", {"reason": "x"}),
+        ):
             r = w.c.request(method, f"{OP}/{path}", json={**body, field: other}, headers=w.h["implementer"])
             assert r.status_code in (409, 422), (path, r.status_code)
     assert w.get(f"/api/v1/grants/{grant['id']}", "implementer")["organization_id"] == w.orgs["operator"]
@@ -194,7 +242,10 @@ def test_a18_no_api_changes_the_organization_of_a_grant_or_agreement(world):
 
 def test_a23_a24_termination_revokes_every_grant_at_once(harness, clock):
     w = make_world(harness, clock, datasets=("residents", "incomes"), registered=("residents", "incomes"))
-    scope = {name: {"purpose": "分析", "columns": SCOPE, "privacy_unit": "person_id"} for name in ("residents", "incomes")}
+    scope = {
+        name: {"purpose": "分析", "columns": SCOPE, "privacy_unit": "person_id"}
+        for name in ("residents", "incomes")
+    }
     filed = w.filed_agreement(datasets=("residents", "incomes"), scope=scope)
     agreement = filed["agreement"]
     assert len(filed["grants"]) == 2
@@ -203,8 +254,12 @@ def test_a23_a24_termination_revokes_every_grant_at_once(harness, clock):
     w.post(f"agreements/{agreement['id']}/terminate", "operator", {"reason": "breach"}, expect=403)
     w.post(f"agreements/{agreement['id']}/terminate", "operator2", {"reason": "operator_request"}, expect=403)
     w.post(f"agreements/{agreement['id']}/terminate", "implementer", {"reason": "expiry"}, expect=409)
-    w.post(f"agreements/{agreement['id']}/terminate", "implementer", {"reason": "unqualified_evaluation"},
-           expect=409)  # no unqualified evaluation recorded
+    w.post(
+        f"agreements/{agreement['id']}/terminate",
+        "implementer",
+        {"reason": "unqualified_evaluation"},
+        expect=409,
+    )  # no unqualified evaluation recorded
     ended = w.post(f"agreements/{agreement['id']}/terminate", "operator", {"reason": "operator_request"})
     assert sorted(g["status"] for g in ended["grants"]) == ["revoked", "revoked"]
     assert {g["status"] for g in w.get(f"agreements/{agreement['id']}/grants", "implementer")} == {"revoked"}
@@ -231,8 +286,11 @@ def test_illegal_agreement_transitions_are_409_with_the_current_state(world):
     w.post(f"agreements/{agreement['id']}/sign", "implementer")
     r = w.post(f"agreements/{agreement['id']}/sign", "implementer", expect=409)
     assert r["error"]["current_state"] == "signed"
-    r = w.c.put(f"{OP}/agreements/{agreement['id']}", headers=w.h["implementer"],
-                json=agreement_terms(w.today(), date(2026, 9, 1)))
+    r = w.c.put(
+        f"{OP}/agreements/{agreement['id']}",
+        headers=w.h["implementer"],
+        json=agreement_terms(w.today(), date(2026, 9, 1)),
+    )
     assert r.status_code == 409 and r.json()["error"]["current_state"] == "signed"
 
 
@@ -243,14 +301,46 @@ def test_agreement_inputs_are_validated_at_the_edge(world):
     base = {"plan_id": plan["id"], "selection_id": selection["id"]}
     start, end = date(2025, 9, 1), date(2026, 9, 1)
     cases = [
-        ({**agreement_terms(start, end, {"nowhere": {"purpose": "x", "columns": SCOPE, "privacy_unit": "person_id"}})},
-         "scope"),
-        ({**agreement_terms(start, end, {"residents": {"purpose": "x", "privacy_unit": "person_id",
-                                                       "columns": {"people": {"income": "plain", "nope": "group"}}}})},
-         "scope.residents.columns"),
-        ({**agreement_terms(start, end, {"residents": {"purpose": "x", "privacy_unit": "person_id",
-                                                       "columns": {"people": {"income": "bogus"}}}})},
-         "scope.residents.columns"),
+        (
+            {
+                **agreement_terms(
+                    start, end, {"nowhere": {"purpose": "x", "columns": SCOPE, "privacy_unit": "person_id"}}
+                )
+            },
+            "scope",
+        ),
+        (
+            {
+                **agreement_terms(
+                    start,
+                    end,
+                    {
+                        "residents": {
+                            "purpose": "x",
+                            "privacy_unit": "person_id",
+                            "columns": {"people": {"income": "plain", "nope": "group"}},
+                        }
+                    },
+                )
+            },
+            "scope.residents.columns",
+        ),
+        (
+            {
+                **agreement_terms(
+                    start,
+                    end,
+                    {
+                        "residents": {
+                            "purpose": "x",
+                            "privacy_unit": "person_id",
+                            "columns": {"people": {"income": "bogus"}},
+                        }
+                    },
+                )
+            },
+            "scope.residents.columns",
+        ),
         ({**agreement_terms(start, end), "content": {"data_catalog": "x"}}, "content.products_and_standards"),
         ({**agreement_terms(start, end), "term_start": "not a date"}, "term_start"),
         ({**agreement_terms(start, end), "selection_id": None}, "selection_id"),

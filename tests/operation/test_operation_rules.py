@@ -11,9 +11,16 @@ from policies import agreements, plans, products, quality
 TABLES = [
     ("plan", plans.TRANSITIONS, plans.next_state),
     ("agreement", agreements.TRANSITIONS, agreements.next_state),
-    ("quality issue", quality.ISSUE_TRANSITIONS,
-     lambda s, a: quality._next(quality.ISSUE_TRANSITIONS, "quality issue", s, a)),
-    ("dispute", quality.DISPUTE_TRANSITIONS, lambda s, a: quality._next(quality.DISPUTE_TRANSITIONS, "dispute", s, a)),
+    (
+        "quality issue",
+        quality.ISSUE_TRANSITIONS,
+        lambda s, a: quality._next(quality.ISSUE_TRANSITIONS, "quality issue", s, a),
+    ),
+    (
+        "dispute",
+        quality.DISPUTE_TRANSITIONS,
+        lambda s, a: quality._next(quality.DISPUTE_TRANSITIONS, "dispute", s, a),
+    ),
 ]
 
 
@@ -33,8 +40,15 @@ def test_state_machines_are_tables_and_refuse_everything_else_with_the_current_s
 
 def test_a23_terminal_states_and_reasons():
     assert agreements.TRANSITIONS["terminated"] == {} and agreements.TRANSITIONS["abandoned"] == {}
-    assert set(agreements.TERMINATION_REASONS) == {"expiry", "operator_request", "breach", "security_hazard",
-                                                   "unqualified_evaluation", "policy_change", "other_violation"}
+    assert set(agreements.TERMINATION_REASONS) == {
+        "expiry",
+        "operator_request",
+        "breach",
+        "security_hazard",
+        "unqualified_evaluation",
+        "policy_change",
+        "other_violation",
+    }
 
 
 def test_a16_term_limit_is_three_years_to_the_day_before_the_anniversary():
@@ -44,7 +58,9 @@ def test_a16_term_limit_is_three_years_to_the_day_before_the_anniversary():
 
 
 def test_a17_filing_due_counts_prc_working_days():
-    assert agreements.filing_due(date(2025, 9, 29)) == date(2025, 10, 13)  # National Day, make-up Saturday 10-11
+    assert agreements.filing_due(date(2025, 9, 29)) == date(
+        2025, 10, 13
+    )  # National Day, make-up Saturday 10-11
     assert agreements.filing_due(date(2025, 1, 24)) == date(2025, 2, 7)  # 01-26 (make-up), 01-27, 02-05..07
     assert agreements.filing_due(date(2025, 3, 3)) == date(2025, 3, 10)
 
@@ -79,12 +95,17 @@ def test_demo_grants_come_from_a_filed_agreement(harness):
     assert agreement["state"] == "filed" and sorted(agreement["scope"]) == sorted(DEMO_GRANTS)
     plan = harness.client.get(f"/api/v1/operation/plans/{agreement['plan_id']}", headers=implementer).json()
     assert plan["state"] == "approved" and len(plan["reviews"]) == 3
-    from_agreement = harness.client.get(f"/api/v1/operation/agreements/{agreement['id']}/grants",
-                                        headers=implementer).json()
+    from_agreement = harness.client.get(
+        f"/api/v1/operation/agreements/{agreement['id']}/grants", headers=implementer
+    ).json()
     held = harness.client.get("/api/v1/grants", headers=harness.auth(tokens["operator"])).json()
     assert sorted(g["id"] for g in held) == sorted(g["id"] for g in from_agreement)
     assert {g["dataset"] for g in held} == set(DEMO_GRANTS)
     operator = principal_of(harness.ctx, "analyst")
-    again = create_demo_agreement(harness.ctx, implementer_user="implementer",
-                                  operator_org_id=operator.organization_id, grants_terms=DEMO_GRANTS)
+    again = create_demo_agreement(
+        harness.ctx,
+        implementer_user="implementer",
+        operator_org_id=operator.organization_id,
+        grants_terms=DEMO_GRANTS,
+    )
     assert again == agreement["id"]

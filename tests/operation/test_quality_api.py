@@ -13,8 +13,13 @@ def world(harness, clock):
 
 
 def report(w, **overrides) -> dict:
-    body = {"dataset": "residents", "table": "people", "column": "income", "category": "accuracy",
-            "description": "部分收入字段单位不一致"}
+    body = {
+        "dataset": "residents",
+        "table": "people",
+        "column": "income",
+        "category": "accuracy",
+        "description": "部分收入字段单位不一致",
+    }
     body.update(overrides)
     return w.post("quality/issues", "operator", body, expect=201)
 
@@ -34,7 +39,9 @@ def test_a32_quality_issue_deadline_in_working_days_and_escalation(world, clock)
     escalated = w.get(f"quality/issues/{issue['id']}", "operator")
     assert escalated["state"] == "escalated"
     w.post(f"quality/issues/{issue['id']}/resolve", "operator", {"outcome": "x"}, expect=403)
-    resolved = w.post(f"quality/issues/{issue['id']}/resolve", "supervisor", {"outcome": "责令数源单位 5 日内整改"})
+    resolved = w.post(
+        f"quality/issues/{issue['id']}/resolve", "supervisor", {"outcome": "责令数源单位 5 日内整改"}
+    )
     assert resolved["state"] == "closed" and resolved["outcome"] == "责令数源单位 5 日内整改"
 
 
@@ -56,14 +63,18 @@ def test_a33_disputed_answer_is_coordinated_then_escalated_to_the_city_governmen
     w = world
     issue = report(w)
     w.post(f"quality/issues/{issue['id']}/answer", "source", {"answer": "数据无误"})
-    dispute = w.post(f"quality/issues/{issue['id']}/dispute", "operator", {"description": "抽样核对不一致"}, expect=201)
+    dispute = w.post(
+        f"quality/issues/{issue['id']}/dispute", "operator", {"description": "抽样核对不一致"}, expect=201
+    )
     assert dispute["subject"] == "quality" and dispute["against_org_id"] == w.orgs["source"]
     assert dispute["coordination_due"] == "2025-10-27"
     assert w.get(f"quality/issues/{issue['id']}", "operator")["state"] == "disputed"
     w.post(f"disputes/{dispute['id']}/decide", "supervisor", {"outcome": "x"}, expect=409)
     escalated = w.post(f"disputes/{dispute['id']}/escalate", "supervisor", {"reason": "协调未果"})
     assert escalated["state"] == "escalated"
-    decided = w.post(f"disputes/{dispute['id']}/decide", "supervisor", {"outcome": "市政府决定：数源单位重新采集"})
+    decided = w.post(
+        f"disputes/{dispute['id']}/decide", "supervisor", {"outcome": "市政府决定：数源单位重新采集"}
+    )
     assert decided["state"] == "decided" and decided["closed_on"] == "2025-09-29"
     issue = w.get(f"quality/issues/{issue['id']}", "operator")
     assert issue["state"] == "closed" and issue["outcome"] == "市政府决定：数源单位重新采集"
@@ -71,11 +82,19 @@ def test_a33_disputed_answer_is_coordinated_then_escalated_to_the_city_governmen
 
 def test_a33_supply_dispute_between_operator_and_source_department(world):
     w = world
-    r = w.post("disputes", "operator", {"against": w.orgs["operator2"], "subject": "supply", "description": "x"},
-               expect=422)
+    r = w.post(
+        "disputes",
+        "operator",
+        {"against": w.orgs["operator2"], "subject": "supply", "description": "x"},
+        expect=422,
+    )
     assert r["error"]["field"] == "against"
-    dispute = w.post("disputes", "operator", {"against": "重庆市民政局", "subject": "supply",
-                                             "description": "数据更新频率未达约定"}, expect=201)
+    dispute = w.post(
+        "disputes",
+        "operator",
+        {"against": "重庆市民政局", "subject": "supply", "description": "数据更新频率未达约定"},
+        expect=201,
+    )
     assert [d["id"] for d in w.get("disputes", "source")] == [dispute["id"]]
     assert w.get("disputes", "operator2") == []
     resolved = w.post(f"disputes/{dispute['id']}/coordinate", "supervisor", {"outcome": "约定按周更新"})
@@ -85,11 +104,22 @@ def test_a33_supply_dispute_between_operator_and_source_department(world):
 
 def test_quality_inputs_name_the_field(world):
     w = world
-    for overrides, field in (({"dataset": "nowhere"}, "dataset"), ({"table": "nope"}, "table"),
-                             ({"column": "nope"}, "column"), ({"table": None}, "table"),
-                             ({"category": "vibes"}, "category"), ({"description": ""}, "description")):
-        body = {"dataset": "residents", "table": "people", "column": "income", "category": "accuracy",
-                "description": "x", **overrides}
+    for overrides, field in (
+        ({"dataset": "nowhere"}, "dataset"),
+        ({"table": "nope"}, "table"),
+        ({"column": "nope"}, "column"),
+        ({"table": None}, "table"),
+        ({"category": "vibes"}, "category"),
+        ({"description": ""}, "description"),
+    ):
+        body = {
+            "dataset": "residents",
+            "table": "people",
+            "column": "income",
+            "category": "accuracy",
+            "description": "x",
+            **overrides,
+        }
         r = w.post("quality/issues", "operator", body, expect=422)
         fields = [r["error"].get("field")] + [f["field"] for f in r["error"].get("fields", [])]
         assert field in fields, (field, r)

@@ -31,8 +31,17 @@ def load_cases() -> list[Case]:
 
         def flush():
             if block is not None:
-                cases.append(Case(path.stem, block["case"], block.get("grant", "demo"), block["expect"],
-                                  block.get("rule"), block.get("column"), "\n".join(body).strip()))
+                cases.append(
+                    Case(
+                        path.stem,
+                        block["case"],
+                        block.get("grant", "demo"),
+                        block["expect"],
+                        block.get("rule"),
+                        block.get("column"),
+                        "\n".join(body).strip(),
+                    )
+                )
 
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("-- case:"):

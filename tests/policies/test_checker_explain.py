@@ -42,28 +42,33 @@ def test_deny_column_in_where_names_clause():
 
 
 def test_identifier_literal_never_echoes_the_value():
-    v = refusal("SELECT district, count(*) FROM persons WHERE person_id = 500101199001011234 GROUP BY district")
+    v = refusal(
+        "SELECT district, count(*) FROM persons WHERE person_id = 500101199001011234 GROUP BY district"
+    )
     assert (v.rule, v.column, v.clause) == ("identifier_literal", "population.persons.person_id", "where")
     assert PLANTED not in text(v)
     assert "join" in v.hint
 
 
-@pytest.mark.parametrize("sql", [
-    f"SELECT count(*) FROM persons WHERE phone LIKE '{PLANTED}%'",
-    f"SELECT count(*) FROM '{PLANTED}.csv'",
-    f"SELECT count(*) FROM read_csv('{PLANTED}')",
-    f"SELECT count(*) FROM \"{PLANTED}\"",
-    f"SELECT \"{PLANTED}\", count(*) FROM persons GROUP BY 1",
-    f"SELECT count(*) FROM persons WHERE district = '{PLANTED}' AND income > 5",
-    f"SELECT count(*) FROM persons; SELECT '{PLANTED}'",
-    f"SELEKT '{PLANTED}' FROM persons",
-    f"SELECT count(*) FROM persons WHERE district = getvariable('{PLANTED}')",
-    f"SELECT '{PLANTED}' AS __shuyu_x FROM persons",
-    f"SELECT md5('{PLANTED}'), count(*) FROM persons",
-    f"SELECT count(*) FROM persons WHERE person_id IN ({PLANTED}, 1)",
-    f"SELECT count(*) FROM population.{PLANTED}",
-    f"SELECT count(*) FROM persons p, households h WHERE p.district = '{PLANTED}'",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"SELECT count(*) FROM persons WHERE phone LIKE '{PLANTED}%'",
+        f"SELECT count(*) FROM '{PLANTED}.csv'",
+        f"SELECT count(*) FROM read_csv('{PLANTED}')",
+        f'SELECT count(*) FROM "{PLANTED}"',
+        f'SELECT "{PLANTED}", count(*) FROM persons GROUP BY 1',
+        f"SELECT count(*) FROM persons WHERE district = '{PLANTED}' AND income > 5",
+        f"SELECT count(*) FROM persons; SELECT '{PLANTED}'",
+        f"SELEKT '{PLANTED}' FROM persons",
+        f"SELECT count(*) FROM persons WHERE district = getvariable('{PLANTED}')",
+        f"SELECT '{PLANTED}' AS __shuyu_x FROM persons",
+        f"SELECT md5('{PLANTED}'), count(*) FROM persons",
+        f"SELECT count(*) FROM persons WHERE person_id IN ({PLANTED}, 1)",
+        f"SELECT count(*) FROM population.{PLANTED}",
+        f"SELECT count(*) FROM persons p, households h WHERE p.district = '{PLANTED}'",
+    ],
+)
 def test_no_planted_literal_in_any_refusal(sql):
     v = refusal(sql)
     assert PLANTED not in text(v)
@@ -93,6 +98,7 @@ def test_cte_laundering_names_the_base_column():
 
 def test_inactive_grants_do_not_count():
     from dataclasses import replace
+
     grants = tuple(replace(g, status="suspended") for g in demo_grants())
     assert refusal("SELECT count(*) FROM persons", grants).rule == "unknown_table"
 
@@ -104,4 +110,6 @@ def test_limits():
     deep = "SELECT count(*) FROM persons WHERE " + " AND ".join(["age > 1"] * 1500)
     assert refusal(deep).rule == "too_deep"
     # the default depth (64) is actually parseable
-    check("SELECT count(*) FROM persons WHERE " + "(" * 60 + "age > 1" + ")" * 60, demo_grants(), demo_catalog())
+    check(
+        "SELECT count(*) FROM persons WHERE " + "(" * 60 + "age > 1" + ")" * 60, demo_grants(), demo_catalog()
+    )

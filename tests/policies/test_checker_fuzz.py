@@ -20,12 +20,75 @@ CORPUS = [c.sql for c in load_cases()]
 GRANT_SETS = {"demo": demo_grants(), "rowlevel": rowlevel_grants()}
 CATALOG = demo_catalog()
 TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\w+|[^\w\s]")
-IDENTS = ["name", "id_card", "phone", "person_id", "hh_id", "legal_rep_name", "legal_rep_id_card", "income",
-          "district", "age", "birth_date", "employer_uscc", "uscc", "base_amount", "persons", "households",
-          "contributions", "enterprises", "population", "read_csv", "max", "min", "list", "md5", "substr",
-          "count", "sum", "avg", "OVER", "UNION", "SELECT", "FROM", "WHERE", "JOIN", "ON", "GROUP", "BY",
-          "HAVING", "(", ")", ",", "*", "=", "'x'", "1", "AND", "OR", "NOT", "IN", ";", "--", "/*", "*/",
-          "p", "h", "c", ".", "DISTINCT", "WITH", "AS", "LIMIT", "CASE", "WHEN", "THEN", "END", "||", "::"]
+IDENTS = [
+    "name",
+    "id_card",
+    "phone",
+    "person_id",
+    "hh_id",
+    "legal_rep_name",
+    "legal_rep_id_card",
+    "income",
+    "district",
+    "age",
+    "birth_date",
+    "employer_uscc",
+    "uscc",
+    "base_amount",
+    "persons",
+    "households",
+    "contributions",
+    "enterprises",
+    "population",
+    "read_csv",
+    "max",
+    "min",
+    "list",
+    "md5",
+    "substr",
+    "count",
+    "sum",
+    "avg",
+    "OVER",
+    "UNION",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "JOIN",
+    "ON",
+    "GROUP",
+    "BY",
+    "HAVING",
+    "(",
+    ")",
+    ",",
+    "*",
+    "=",
+    "'x'",
+    "1",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "p",
+    "h",
+    "c",
+    ".",
+    "DISTINCT",
+    "WITH",
+    "AS",
+    "LIMIT",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "END",
+    "||",
+    "::",
+]
 
 
 def deny_columns_referenced(sql: str, grants) -> list[str]:
@@ -103,15 +166,19 @@ def test_random_token_soup(tokens, grant_set):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(["name", "id_card", "phone", "hh_id", "legal_rep_name", "person_id"]),
-       st.sampled_from([
-           "SELECT {c}, count(*) FROM persons GROUP BY 1",
-           "WITH t AS (SELECT {c} AS x FROM persons) SELECT x FROM t",
-           "SELECT district, count(*) FROM persons WHERE {c} IS NOT NULL GROUP BY district",
-           "SELECT district FROM (SELECT {c}, district FROM persons) s GROUP BY district",
-           "SELECT {c} FROM households",
-           "SELECT count(DISTINCT {c}) FROM enterprises.enterprises",
-       ]))
+@given(
+    st.sampled_from(["name", "id_card", "phone", "hh_id", "legal_rep_name", "person_id"]),
+    st.sampled_from(
+        [
+            "SELECT {c}, count(*) FROM persons GROUP BY 1",
+            "WITH t AS (SELECT {c} AS x FROM persons) SELECT x FROM t",
+            "SELECT district, count(*) FROM persons WHERE {c} IS NOT NULL GROUP BY district",
+            "SELECT district FROM (SELECT {c}, district FROM persons) s GROUP BY district",
+            "SELECT {c} FROM households",
+            "SELECT count(DISTINCT {c}) FROM enterprises.enterprises",
+        ]
+    ),
+)
 def test_sensitive_identifiers_in_templates(column, template):
     run(template.format(c=column), "rowlevel")
 

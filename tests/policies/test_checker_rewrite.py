@@ -21,8 +21,10 @@ def projections(sql: str) -> list[str]:
 
 
 def test_aggregate_gets_one_unit_column_per_table_reference():
-    q = run("SELECT p.district, sum(c.base_amount) FROM persons p JOIN contributions c "
-            "ON p.person_id = c.person_id GROUP BY p.district")
+    q = run(
+        "SELECT p.district, sum(c.base_amount) FROM persons p JOIN contributions c "
+        "ON p.person_id = c.person_id GROUP BY p.district"
+    )
     assert q.is_aggregate
     assert q.unit_columns == ("__shuyu_units_0", "__shuyu_units_1")
     assert q.output_columns == ("district", "_col_1")
@@ -32,7 +34,10 @@ def test_aggregate_gets_one_unit_column_per_table_reference():
     assert q.tables == (("population", "persons"), ("social_insurance", "contributions"))
     assert q.grants == (("g-population", 1), ("g-social_insurance", 1))
     assert q.k == 10
-    assert q.columns_by_clause["join"] == ("population.persons.person_id", "social_insurance.contributions.person_id")
+    assert q.columns_by_clause["join"] == (
+        "population.persons.person_id",
+        "social_insurance.contributions.person_id",
+    )
     assert q.columns_by_clause["group_by"] == ("population.persons.district",)
 
 
@@ -43,23 +48,29 @@ def test_enterprise_unit_is_uscc():
 
 
 def test_units_carried_through_filtering_cte():
-    q = run("WITH t AS (SELECT district, income FROM persons WHERE age > 30) "
-            "SELECT district, avg(income) FROM t GROUP BY district")
+    q = run(
+        "WITH t AS (SELECT district, income FROM persons WHERE age > 30) "
+        "SELECT district, avg(income) FROM t GROUP BY district"
+    )
     assert q.unit_columns == ("__shuyu_units_0",)
     assert "persons.person_id AS __shuyu_u0" in q.sql
     assert "COUNT(DISTINCT t.__shuyu_u0) AS __shuyu_units_0" in q.sql
 
 
 def test_units_carried_out_of_aggregated_cte():
-    q = run("WITH t AS (SELECT district, avg(income) a FROM persons GROUP BY district) SELECT district, a FROM t")
+    q = run(
+        "WITH t AS (SELECT district, avg(income) a FROM persons GROUP BY district) SELECT district, a FROM t"
+    )
     assert q.is_aggregate and q.output_columns == ("district", "a")
     assert "COUNT(DISTINCT persons.person_id) AS __shuyu_u0" in q.sql
     assert "t.__shuyu_u0 AS __shuyu_units_0" in q.sql
 
 
 def test_union_branches_align_unit_columns():
-    q = run("SELECT district, count(*) FROM persons GROUP BY district "
-            "UNION ALL SELECT district, count(*) FROM households GROUP BY district")
+    q = run(
+        "SELECT district, count(*) FROM persons GROUP BY district "
+        "UNION ALL SELECT district, count(*) FROM households GROUP BY district"
+    )
     assert q.sql.count("AS __shuyu_units_0") == 2 and q.unit_columns == ("__shuyu_units_0",)
 
 
@@ -79,8 +90,10 @@ def test_aggregate_query_is_not_limited_but_reports_cap():
 
 
 def test_sql_is_regenerated_without_comments_or_raw_text():
-    raw = ("select  district /* secret note 13800138000 */ , COUNT(*)  -- trailing 500101\n"
-           "from PERSONS   group by district")
+    raw = (
+        "select  district /* secret note 13800138000 */ , COUNT(*)  -- trailing 500101\n"
+        "from PERSONS   group by district"
+    )
     q = run(raw)
     assert "/*" not in q.sql and "--" not in q.sql
     assert "13800138000" not in q.sql and "500101" not in q.sql and "secret" not in q.sql

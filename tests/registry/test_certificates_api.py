@@ -38,23 +38,35 @@ def test_r22_tampered_certificate_fails_verification(world, harness):
     assert shown["valid"] and shown["qr_code"].endswith(f"/certificates/{code}/qr.svg")
     document, signature = shown["certificate"]["document"], shown["certificate"]["signature"]
     assert json.loads(document)["code"] == code
-    ok = world.client.post(f"{PREFIX}/certificates/{code}/verify", json={"document": document, "signature": signature})
+    ok = world.client.post(
+        f"{PREFIX}/certificates/{code}/verify", json={"document": document, "signature": signature}
+    )
     assert ok.json()["valid"] is True
     raw = bytearray(document.encode())
     raw[raw.index(b"2028")] = ord("9")  # one byte: the year of valid_to
-    forged = world.client.post(f"{PREFIX}/certificates/{code}/verify",
-                               json={"document": raw.decode(), "signature": signature}).json()
+    forged = world.client.post(
+        f"{PREFIX}/certificates/{code}/verify", json={"document": raw.decode(), "signature": signature}
+    ).json()
     assert forged["signature_valid"] is False and forged["valid"] is False and "altered" in forged["reason"]
     bad_sig = signature[:-1] + ("0" if signature[-1] != "0" else "1")
-    assert world.client.post(f"{PREFIX}/certificates/{code}/verify",
-                             json={"document": document, "signature": bad_sig}).json()["valid"] is False
+    assert (
+        world.client.post(
+            f"{PREFIX}/certificates/{code}/verify", json={"document": document, "signature": bad_sig}
+        ).json()["valid"]
+        is False
+    )
     with harness.ctx.uow() as session:  # an insider edits the stored record
-        session.execute(update(CertificateRow).where(CertificateRow.code == code)
-                        .values(document=document.replace("2028-03-17", "2030-03-17")))
+        session.execute(
+            update(CertificateRow)
+            .where(CertificateRow.code == code)
+            .values(document=document.replace("2028-03-17", "2030-03-17"))
+        )
     shown = world.certificate(code)
     assert shown["signature_valid"] is False and shown["valid"] is False
     qr = world.client.get(f"{PREFIX}/certificates/{code}/qr.svg")
-    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg") and b"<svg" in qr.content
+    assert (
+        qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg") and b"<svg" in qr.content
+    )
     key = world.client.get(f"{PREFIX}/public-key").json()
     assert key["algorithm"] == "Ed25519" and "BEGIN PUBLIC KEY" in key["public_key_pem"]
     key_file = harness.ctx.settings.data_dir / "keys" / "registry-ed25519.pem"
@@ -65,8 +77,9 @@ def test_r18_renewal_window_is_60_days_and_term_at_most_3_years(world, clock):
     code = world.register()  # issued 2025-03-18, valid to 2028-03-17
     cert = world.certificate(code)["certificate"]
     assert (cert["valid_from"], cert["valid_to"]) == ("2025-03-18", "2028-03-17")
-    renew = lambda body=None: world.client.post(f"{PREFIX}/certificates/{code}/renew", json=body or {},
-                                                headers=world.source)
+    renew = lambda body=None: world.client.post(
+        f"{PREFIX}/certificates/{code}/renew", json=body or {}, headers=world.source
+    )
     set_day(clock, date(2028, 1, 16))
     early = renew()
     assert early.status_code == 409 and "2028-01-17" in early.json()["error"]["message"]
@@ -97,10 +110,13 @@ def test_r18_not_renewed_in_time_is_cancelled_by_the_sweep_and_announced(world, 
     assert swept == {"cancelled": [code]}
     assert world.client.post(f"{PREFIX}/sweep", headers=world.registrar).json() == {"cancelled": []}
     shown = world.certificate(code)
-    assert shown["state"] == "cancelled" and "not renewed before expiry on 2028-03-17 (R18)" in shown["reason"]
+    assert (
+        shown["state"] == "cancelled" and "not renewed before expiry on 2028-03-17 (R18)" in shown["reason"]
+    )
     announcements = world.client.get(f"{PREFIX}/notices").json()["announcements"]
     assert [(a["kind"], a["certificate_code"], a["published_on"]) for a in announcements] == [
-        ("cancellation", code, "2028-03-18")]
+        ("cancellation", code, "2028-03-18")
+    ]
 
 
 def test_r18_sweep_from_the_command_line(harness, clock, monkeypatch):
@@ -126,22 +142,37 @@ def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):
         from gateway import identity
 
         operator_org = identity.get_organization(session, "渝数科技有限公司").id
-    grant = {"organization_id": operator_org, "dataset": "residents", "purpose": "district statistics",
-             "valid_from": "2025-03-01", "valid_to": "2026-03-01", "privacy_unit": "person_id", "k": 2,
-             "columns": {"people": {"person_id": "join", "district": "group", "income": "aggregate"}}}
+    grant = {
+        "organization_id": operator_org,
+        "dataset": "residents",
+        "purpose": "district statistics",
+        "valid_from": "2025-03-01",
+        "valid_to": "2026-03-01",
+        "privacy_unit": "person_id",
+        "k": 2,
+        "columns": {"people": {"person_id": "join", "district": "group", "income": "aggregate"}},
+    }
     assert world.client.post("/api/v1/grants", json=grant, headers=implementer).status_code == 201
     sql = {"sql": "SELECT district, count(*) AS n FROM people GROUP BY district"}
     unregistered = world.client.post("/api/v1/jobs", json=sql, headers=analyst)
-    assert unregistered.status_code == 403 and "not registered (R8, A9)" in unregistered.json()["error"]["message"]
+    assert (
+        unregistered.status_code == 403
+        and "not registered (R8, A9)" in unregistered.json()["error"]["message"]
+    )
 
     code = world.register()
     pool = WorkerPool(harness.ctx, 1)
     assert world.client.post("/api/v1/jobs", json=sql, headers=analyst).status_code == 202
-    revoked = world.client.post(f"{PREFIX}/certificates/{code}/revoke", json={"reason": "false materials"},
-                                headers=world.registrar)
+    revoked = world.client.post(
+        f"{PREFIX}/certificates/{code}/revoke", json={"reason": "false materials"}, headers=world.registrar
+    )
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
-    assert world.client.post(f"{PREFIX}/certificates/{code}/revoke", json={"reason": "again"},
-                             headers=world.registrar).json()["error"]["current_state"] == "revoked"
+    assert (
+        world.client.post(
+            f"{PREFIX}/certificates/{code}/revoke", json={"reason": "again"}, headers=world.registrar
+        ).json()["error"]["current_state"]
+        == "revoked"
+    )
     refused = world.client.post("/api/v1/jobs", json=sql, headers=analyst)
     assert refused.status_code == 403
     message = refused.json()["error"]["message"]
@@ -166,7 +197,9 @@ def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):
 def test_r7_public_catalog_and_notices_need_no_login(world):
     code = world.register()
     catalog = world.client.get(f"{PREFIX}/catalog").json()
-    assert [(c["code"], c["subject_id"], c["name"]) for c in catalog] == [(code, "residents", content()["name"])]
+    assert [(c["code"], c["subject_id"], c["name"]) for c in catalog] == [
+        (code, "residents", content()["name"])
+    ]
     assert world.client.get(f"{PREFIX}/notices").status_code == 200
     assert world.client.get(f"{PREFIX}/transitions").status_code == 200
     assert world.client.get(f"{PREFIX}/datasets/residents/status").status_code == 401
@@ -176,10 +209,15 @@ def test_r19_statistics_only_for_the_registrar_and_supervisors(world, harness):
     world.register()
     assert world.client.get(f"{PREFIX}/statistics").status_code == 401
     for kind in ("data_source", "operator", "implementer", "third_party"):
-        assert world.client.get(f"{PREFIX}/statistics", headers=harness.auth(harness.user(kind))).status_code == 403
+        assert (
+            world.client.get(f"{PREFIX}/statistics", headers=harness.auth(harness.user(kind))).status_code
+            == 403
+        )
     for headers in (world.registrar, world.supervisor):
         stats = world.client.get(f"{PREFIX}/statistics", headers=headers).json()
-        assert stats["certificates_by_state"] == {"issued": 1} and stats["applications_by_kind"] == {"first": 1}
+        assert stats["certificates_by_state"] == {"issued": 1} and stats["applications_by_kind"] == {
+            "first": 1
+        }
 
 
 def test_r15_registration_is_free_no_fee_anywhere(world):
@@ -189,12 +227,17 @@ def test_r15_registration_is_free_no_fee_anywhere(world):
             assert not [c.name for c in table.columns if fee_words.search(c.name)], table.name
     from gateway.routes import registry as routes
 
-    models = [m for m in vars(routes).values() if isinstance(m, type) and issubclass(m, BaseModel)
-              and m.__module__ == routes.__name__]
+    models = [
+        m
+        for m in vars(routes).values()
+        if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == routes.__name__
+    ]
     assert len(models) > 10
     for model in models:
         assert not fee_words.search(json.dumps(model.model_json_schema())), model.__name__
-    paths = {p: v for p, v in world.client.get("/openapi.json").json()["paths"].items() if p.startswith(PREFIX)}
+    paths = {
+        p: v for p, v in world.client.get("/openapi.json").json()["paths"].items() if p.startswith(PREFIX)
+    }
     assert not fee_words.search(" ".join(paths))
     with_fee = world.apply("first", fee=100, expect=422)
     assert with_fee["error"]["field"] == "application.fee"

@@ -45,7 +45,9 @@ def test_r16_first_registration_across_national_day_2025(harness, clock):
     code = issued["certificate_code"]
     cert = world.certificate(code)
     assert cert["valid"] and cert["code_valid"] and cert["signature_valid"]
-    assert cert["certificate"]["issued_on"] == "2025-10-23" and cert["certificate"]["valid_to"] == "2028-10-22"
+    assert (
+        cert["certificate"]["issued_on"] == "2025-10-23" and cert["certificate"]["valid_to"] == "2028-10-22"
+    )
     assert [h["action"] for h in issued["history"]] == ["submit", "accept", "approve", "publish", "issue"]
     kinds = audit_kinds(harness)
     for step in ("submitted", "accept", "approve", "publish", "issue"):
@@ -71,8 +73,9 @@ def test_r16_return_for_completion_then_resubmit(world, clock):
     returned = world.step(app["id"], "return", {"reason": "the storage field is incomplete"})
     assert returned["state"] == "returned"
     set_day(clock, date(2025, 3, 5))
-    again = world.step(app["id"], "resubmit", {"content": {**returned["content"], "storage": "room 3"}},
-                       headers=world.source)
+    again = world.step(
+        app["id"], "resubmit", {"content": {**returned["content"], "storage": "room 3"}}, headers=world.source
+    )
     assert again["state"] == "submitted" and again["content"]["storage"] == "room 3"
     assert again["acceptance_due"] == "2025-03-10"
 
@@ -82,17 +85,20 @@ def test_r16_objection_upheld_rejects_and_dismissed_resumes_the_notice(world, cl
     assert app["notice_end"] == "2025-03-17"
     citizen = harness.auth(harness.user("operator"))
     set_day(clock, date(2025, 3, 5))
-    r = world.client.post(f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "not the holder"},
-                          headers=citizen)
+    r = world.client.post(
+        f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "not the holder"}, headers=citizen
+    )
     assert r.status_code == 201, r.text
     objection = r.json()
     paused = world.client.get(f"{PREFIX}/applications/{app['id']}", headers=world.registrar).json()
     assert paused["state"] == "objected"
     set_day(clock, date(2025, 3, 20))  # the original end has passed: issuance still waits
     assert world.step(app["id"], "issue", expect=409)["error"]["current_state"] == "objected"
-    upheld = world.client.post(f"{PREFIX}/objections/{objection['id']}/resolve",
-                               json={"decision": "upheld", "reason": "another department holds the data"},
-                               headers=world.registrar)
+    upheld = world.client.post(
+        f"{PREFIX}/objections/{objection['id']}/resolve",
+        json={"decision": "upheld", "reason": "another department holds the data"},
+        headers=world.registrar,
+    )
     assert upheld.status_code == 200 and upheld.json()["state"] == "rejected"
     assert upheld.json()["decision_reason"] == "another department holds the data"
 
@@ -100,19 +106,24 @@ def test_r16_objection_upheld_rejects_and_dismissed_resumes_the_notice(world, cl
     app = world.through_notice(world.apply("first")["id"])  # published Thu 03-20, ends 04-03
     assert app["notice_end"] == "2025-04-03"
     set_day(clock, date(2025, 3, 27))  # 5 working days left (03-28, 03-31, 04-01, 04-02, 04-03)
-    objection = world.client.post(f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "wrong scale"},
-                                  headers=citizen).json()
+    objection = world.client.post(
+        f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "wrong scale"}, headers=citizen
+    ).json()
     set_day(clock, date(2025, 4, 1))
-    dismissed = world.client.post(f"{PREFIX}/objections/{objection['id']}/resolve",
-                                  json={"decision": "dismissed", "reason": "the scale is correct"},
-                                  headers=world.registrar).json()
+    dismissed = world.client.post(
+        f"{PREFIX}/objections/{objection['id']}/resolve",
+        json={"decision": "dismissed", "reason": "the scale is correct"},
+        headers=world.registrar,
+    ).json()
     # resumes 04-01 with 5 working days: 04-02, 04-03, 04-07 (04-04..06 Qingming), 04-08, 04-09
     assert dismissed["state"] == "in_notice" and dismissed["notice_end"] == "2025-04-09"
     assert [o["state"] for o in dismissed["objections"]] == ["dismissed"]
     issued = world.issue_after_notice(dismissed)
     assert issued["state"] == "issued"
     kinds = audit_kinds(harness)
-    assert {"registry.objection.filed", "registry.objection.upheld", "registry.objection.dismissed"} <= set(kinds)
+    assert {"registry.objection.filed", "registry.objection.upheld", "registry.objection.dismissed"} <= set(
+        kinds
+    )
 
 
 def test_r16_change_correction_and_cancellation_walk_the_procedure(world, clock, harness):
@@ -161,12 +172,15 @@ def test_r16_change_correction_and_cancellation_walk_the_procedure(world, clock,
 def test_illegal_transitions_are_409_naming_the_current_state(world):
     app = world.apply("first")
     for action in ("approve", "publish", "issue"):
-        error = world.step(app["id"], action, {"reason": "x"} if action == "approve" else None, expect=409)["error"]
+        error = world.step(app["id"], action, {"reason": "x"} if action == "approve" else None, expect=409)[
+            "error"
+        ]
         assert error["code"] == "invalid_transition" and error["current_state"] == "submitted"
     world.step(app["id"], "accept")
     assert world.step(app["id"], "accept", expect=409)["error"]["current_state"] == "accepted"
-    objection = world.client.post(f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "early"},
-                                  headers=world.supervisor)
+    objection = world.client.post(
+        f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "early"}, headers=world.supervisor
+    )
     assert objection.status_code == 409 and objection.json()["error"]["current_state"] == "accepted"
     rejected = world.step(app["id"], "reject", {"reason": "the source is not the holder"})
     assert rejected["state"] == "rejected"
@@ -201,8 +215,10 @@ def test_r9_joint_application_waits_for_every_consent(world, harness):
 
         partner_org = identity.get_organization(session, "重庆市统计局").id
     app = world.apply("first", co_registrants=[partner_org])
-    assert [(r["name"], r["consented"]) for r in app["registrants"]] == [("重庆市民政局", True),
-                                                                         ("重庆市统计局", False)]
+    assert [(r["name"], r["consented"]) for r in app["registrants"]] == [
+        ("重庆市民政局", True),
+        ("重庆市统计局", False),
+    ]
     waiting = world.step(app["id"], "accept", expect=409)["error"]
     assert "consent" in waiting["message"] and waiting["current_state"] == "submitted"
     stranger = harness.auth(harness.user("data_source"))
@@ -246,20 +262,30 @@ def test_r12_third_party_evidence_refused_on_conflict_of_interest(world, harness
     with harness.ctx.uow() as session:
         from gateway import identity
 
-        ids = {name: identity.get_organization(session, name).id
-               for name in ("民政信息中心", "登记中心服务公司", "重庆市公共数据资源登记中心", "重庆市民政局")}
+        ids = {
+            name: identity.get_organization(session, name).id
+            for name in ("民政信息中心", "登记中心服务公司", "重庆市公共数据资源登记中心", "重庆市民政局")
+        }
         now = harness.ctx.clock.now()
         identity.affiliate(session, ids["民政信息中心"], ids["重庆市民政局"], "subordinate", now)
-        identity.affiliate(session, ids["重庆市公共数据资源登记中心"], ids["登记中心服务公司"], "affiliated", now)
+        identity.affiliate(
+            session, ids["重庆市公共数据资源登记中心"], ids["登记中心服务公司"], "affiliated", now
+        )
     for headers, who in ((close, "registrant"), (near_registrar, "registration institution")):
-        r = world.client.post(f"{PREFIX}/evidence", json={"dataset": "residents", "mode": "third_party"},
-                              headers=headers)
-        assert r.status_code == 403 and who in r.json()["error"]["message"] and "R12" in r.json()["error"]["message"]
+        r = world.client.post(
+            f"{PREFIX}/evidence", json={"dataset": "residents", "mode": "third_party"}, headers=headers
+        )
+        assert (
+            r.status_code == 403
+            and who in r.json()["error"]["message"]
+            and "R12" in r.json()["error"]["message"]
+        )
     proof = world.evidence(headers=notary, mode="third_party")
     assert proof["mode"] == "third_party" and proof["registrant_org_id"] == world.source_org
     world.apply("first", evidence_id=proof["id"])
-    self_by_other = world.client.post(f"{PREFIX}/evidence", json={"dataset": "residents", "mode": "self"},
-                                      headers=notary)
+    self_by_other = world.client.post(
+        f"{PREFIX}/evidence", json={"dataset": "residents", "mode": "self"}, headers=notary
+    )
     assert self_by_other.status_code == 403
 
 
@@ -274,7 +300,11 @@ def test_bad_inputs_are_4xx_naming_the_field_and_write_nothing(world, harness):
     cases = [
         ({"application": "{not json"}, letter, "application"),
         ({"application": '{"kind": "first"}'}, letter, "application.subject_id"),
-        ({"application": '{"kind": "renewal", "subject_id": "residents", "content": {}}'}, letter, "application.kind"),
+        (
+            {"application": '{"kind": "renewal", "subject_id": "residents", "content": {}}'},
+            letter,
+            "application.kind",
+        ),
     ]
     for data, files, field in cases:
         r = post(f"{PREFIX}/applications", data=data, files=files, headers=world.source)
@@ -290,9 +320,17 @@ def test_bad_inputs_are_4xx_naming_the_field_and_write_nothing(world, harness):
     unknown = world.apply("first", name="nope", evidence_id="0" * 32, expect=404)
     assert unknown["error"]["field"] == "dataset"
     assert count(ApplicationRow) == 0
-    assert world.client.post(f"{PREFIX}/evidence", json={"dataset": "nope"},
-                             headers=world.source).status_code == 404
+    assert (
+        world.client.post(f"{PREFIX}/evidence", json={"dataset": "nope"}, headers=world.source).status_code
+        == 404
+    )
     assert count(EvidenceRow) == evidence_before + 3  # one per apply() above that made evidence, none stray
     assert world.client.post(f"{PREFIX}/applications/nope/accept", headers=world.registrar).status_code == 404
-    assert world.client.post(f"{PREFIX}/objections/nope/resolve", json={"decision": "maybe", "reason": "x"},
-                             headers=world.registrar).status_code == 422
+    assert (
+        world.client.post(
+            f"{PREFIX}/objections/nope/resolve",
+            json={"decision": "maybe", "reason": "x"},
+            headers=world.registrar,
+        ).status_code
+        == 422
+    )

@@ -22,9 +22,17 @@ def spec(tmp_path) -> RunSpec:
     (root / "population").mkdir(parents=True)
     path = root / "population" / "persons.parquet"
     path.write_bytes(b"")
-    return RunSpec(job_id="job-1", sql="SELECT 1", scoped=ScopedData(root, {("population", "persons"): path}),
-                   wall_seconds=5, memory_mb=512, threads=2, max_temp_mb=128, max_output_rows=100,
-                   max_output_bytes=1 << 20)
+    return RunSpec(
+        job_id="job-1",
+        sql="SELECT 1",
+        scoped=ScopedData(root, {("population", "persons"): path}),
+        wall_seconds=5,
+        memory_mb=512,
+        threads=2,
+        max_temp_mb=128,
+        max_output_rows=100,
+        max_output_bytes=1 << 20,
+    )
 
 
 def test_container_spec_is_locked_down(spec, tmp_path):
@@ -47,8 +55,13 @@ def test_container_spec_is_locked_down(spec, tmp_path):
     rw = [v for v in volumes.values() if v["mode"] == "rw"]
     assert rw == [{"bind": "/job", "mode": "rw"}]
     assert kw["command"][:2] == ["python", "-I"] and "/opt/shuyu/worker.py" in kw["command"]
-    assert set(kw["environment"]) <= {"LANG", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                      "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED"}
+    assert set(kw["environment"]) <= {
+        "LANG",
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONHASHSEED",
+    }
     assert {u.name for u in kw["ulimits"]} >= {"cpu", "nofile", "fsize", "core"}
 
 

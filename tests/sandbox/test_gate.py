@@ -25,14 +25,23 @@ U1, U2 = "__shuyu_units_0", "__shuyu_units_1"
 
 
 def policy(**kw):
-    base = {"k": 10, "unit_columns": (U1,), "is_aggregate": True, "max_rows": 10_000, "max_bytes": 64 * 1024 * 1024}
+    base = {
+        "k": 10,
+        "unit_columns": (U1,),
+        "is_aggregate": True,
+        "max_rows": 10_000,
+        "max_bytes": 64 * 1024 * 1024,
+    }
     return GatePolicy(**(base | kw))
 
 
 def agg(units, units2=None, district=None):
     district = district or [f"d{i}" for i in range(len(units))]
-    cols = {"district": pa.array(district, pa.string()), "n": pa.array([100 + i for i in range(len(units))], pa.int64()),
-            U1: pa.array(units, pa.int64())}
+    cols = {
+        "district": pa.array(district, pa.string()),
+        "n": pa.array([100 + i for i in range(len(units))], pa.int64()),
+        U1: pa.array(units, pa.int64()),
+    }
     if units2 is not None:
         cols[U2] = pa.array(units2, pa.int64())
     return pa.table(cols)
@@ -41,8 +50,12 @@ def agg(units, units2=None, district=None):
 def test_k_threshold_drops_rows_below_k_and_keeps_rows_at_k():
     out, report = gate(agg([9, 10, 11, None, 0]), policy())
     assert out.column("district").to_pylist() == ["d1", "d2"]
-    assert (report.decision, report.rows_in, report.rows_out, report.rows_suppressed) == \
-        ("partially_suppressed", 5, 2, 3)
+    assert (report.decision, report.rows_in, report.rows_out, report.rows_suppressed) == (
+        "partially_suppressed",
+        5,
+        2,
+        3,
+    )
     assert any("3 row(s) with fewer than k=10" in r for r in report.reasons)
     assert not any("d0" in r or "d3" in r for r in report.reasons)
 
@@ -63,12 +76,15 @@ def test_hidden_columns_never_leave():
     assert out.column_names == ["district", "n"] and out.num_rows == 2
 
 
-@pytest.mark.parametrize("table, pol", [
-    (pa.table({"district": ["a"], "n": [100]}), policy()),
-    (agg([10]), policy(unit_columns=(U1, U2))),
-    (agg([10]), policy(unit_columns=())),
-    (pa.table({"district": ["a"], U1: ["10"]}), policy()),
-])
+@pytest.mark.parametrize(
+    "table, pol",
+    [
+        (pa.table({"district": ["a"], "n": [100]}), policy()),
+        (agg([10]), policy(unit_columns=(U1, U2))),
+        (agg([10]), policy(unit_columns=())),
+        (pa.table({"district": ["a"], U1: ["10"]}), policy()),
+    ],
+)
 def test_missing_or_malformed_unit_columns_are_rejected(table, pol):
     out, report = gate(table, pol)
     assert report.decision == "rejected" and not report.releasable
@@ -149,16 +165,27 @@ def test_pii_in_suppressed_rows_is_never_scanned_or_reported():
 
 
 def test_csv_formula_escaping():
-    table = pa.table({
-        "s": ["=cmd|'/c calc'!A1", "+1", "-1", "@SUM(1)", "\tx", "\ry", "plain", None],
-        "i": pa.array([-1, 1, -2, 0, 3, 4, 5, None], pa.int64()),
-        "f": pa.array([-1.5, 1.0, 2.0, 0.0, 3.0, 4.0, 5.0, None]),
-    })
+    table = pa.table(
+        {
+            "s": ["=cmd|'/c calc'!A1", "+1", "-1", "@SUM(1)", "\tx", "\ry", "plain", None],
+            "i": pa.array([-1, 1, -2, 0, 3, 4, 5, None], pa.int64()),
+            "f": pa.array([-1.5, 1.0, 2.0, 0.0, 3.0, 4.0, 5.0, None]),
+        }
+    )
     data = to_csv_bytes(table)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
     assert rows[0] == ["s", "i", "f"]
-    assert [r[0] for r in rows[1:]] == ["'=cmd|'/c calc'!A1", "'+1", "'-1", "'@SUM(1)", "'\tx", "'\ry", "plain", ""]
+    assert [r[0] for r in rows[1:]] == [
+        "'=cmd|'/c calc'!A1",
+        "'+1",
+        "'-1",
+        "'@SUM(1)",
+        "'\tx",
+        "'\ry",
+        "plain",
+        "",
+    ]
     assert [r[1] for r in rows[1:]] == ["-1", "1", "-2", "0", "3", "4", "5", ""]
     assert rows[1][2] == "-1.5"
 
@@ -177,8 +204,15 @@ def test_writers_refuse_hidden_columns():
 def test_parquet_and_json_round_trip():
     from datetime import date
     from decimal import Decimal
-    table = pa.table({"d": [date(2025, 1, 2)], "x": pa.array([Decimal("1.50")], pa.decimal128(5, 2)),
-                      "f": [float("nan")], "s": ["=1"]})
+
+    table = pa.table(
+        {
+            "d": [date(2025, 1, 2)],
+            "x": pa.array([Decimal("1.50")], pa.decimal128(5, 2)),
+            "f": [float("nan")],
+            "s": ["=1"],
+        }
+    )
     back = pq.read_table(io.BytesIO(to_parquet_bytes(table)))
     assert back.schema == table.schema and back.drop_columns(["f"]).equals(table.drop_columns(["f"]))
     rows = to_json_rows(table)
@@ -194,8 +228,9 @@ def test_policy_validation():
 
 
 def test_duplicate_output_names_and_huge_unit_counts():
-    table = pa.table([pa.array(["a", "b"]), pa.array(["c", "d"]), pa.array([10, 1], pa.int64())],
-                     names=["x", "x", U1])
+    table = pa.table(
+        [pa.array(["a", "b"]), pa.array(["c", "d"]), pa.array([10, 1], pa.int64())], names=["x", "x", U1]
+    )
     out, report = gate(table, policy())
     assert out.column_names == ["x", "x"] and out.num_rows == 1
     huge = pa.table({"x": ["a"], U1: pa.array([2**64 - 1], pa.uint64())})

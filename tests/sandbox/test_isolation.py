@@ -36,20 +36,45 @@ def world(tmp_path_factory):
     raw = base / "domain" / RAW_NAME
     raw.parent.mkdir()
     n = 1000
-    pq.write_table(pa.table({
-        "person_id": list(range(n)),
-        "region": [["north", "south", "east", "west"][i % 4] for i in range(n)],
-        "income": [float(i) for i in range(n)],
-        DENIED: [f"SSN-{i:06d}" for i in range(n)],
-    }), raw)
-    info = TableInfo("population", "persons", (ColumnInfo("person_id", "BIGINT"), ColumnInfo("region", "VARCHAR"),
-                                                ColumnInfo("income", "DOUBLE"), ColumnInfo(DENIED, "VARCHAR")))
-    grant = Grant(id="g-iso", version=1, organization_id="o", dataset="population", purpose="test",
-                  valid_from=date(2024, 1, 1), valid_to=date(2030, 1, 1),
-                  columns={"persons": {"person_id": ColumnRule.parse("group"),
-                                       "region": ColumnRule.parse("group"),
-                                       "income": ColumnRule.parse("aggregate")}},
-                  privacy_unit="person_id", salt="s")
+    pq.write_table(
+        pa.table(
+            {
+                "person_id": list(range(n)),
+                "region": [["north", "south", "east", "west"][i % 4] for i in range(n)],
+                "income": [float(i) for i in range(n)],
+                DENIED: [f"SSN-{i:06d}" for i in range(n)],
+            }
+        ),
+        raw,
+    )
+    info = TableInfo(
+        "population",
+        "persons",
+        (
+            ColumnInfo("person_id", "BIGINT"),
+            ColumnInfo("region", "VARCHAR"),
+            ColumnInfo("income", "DOUBLE"),
+            ColumnInfo(DENIED, "VARCHAR"),
+        ),
+    )
+    grant = Grant(
+        id="g-iso",
+        version=1,
+        organization_id="o",
+        dataset="population",
+        purpose="test",
+        valid_from=date(2024, 1, 1),
+        valid_to=date(2030, 1, 1),
+        columns={
+            "persons": {
+                "person_id": ColumnRule.parse("group"),
+                "region": ColumnRule.parse("group"),
+                "income": ColumnRule.parse("aggregate"),
+            }
+        },
+        privacy_unit="person_id",
+        salt="s",
+    )
     scoped = materialize(grant, {"persons": (info, raw)}, base / "scoped")
     return {"raw": raw, "scoped": scoped, "base": base}
 
@@ -60,8 +85,17 @@ def runner():
 
 
 def _spec(world, sql, **kw) -> RunSpec:
-    base = dict(job_id="job-1", sql=sql, scoped=world["scoped"], wall_seconds=30, memory_mb=256, threads=2,
-                max_temp_mb=128, max_output_rows=10_000, max_output_bytes=4 << 20)
+    base = dict(
+        job_id="job-1",
+        sql=sql,
+        scoped=world["scoped"],
+        wall_seconds=30,
+        memory_mb=256,
+        threads=2,
+        max_temp_mb=128,
+        max_output_rows=10_000,
+        max_output_bytes=4 << 20,
+    )
     base.update(kw)
     return RunSpec(**base)
 
@@ -71,8 +105,9 @@ def _probe(tmp_path, code: str, data_dir: Path | None = None) -> dict:
     script = tmp_path / "probe.py"
     script.write_text(code)
     rt = python_runtime()
-    argv = build_bwrap_argv(BWRAP, rt.command("/opt/shuyu/probe.py"), data_dir=data_dir,
-                            files={"/opt/shuyu/probe.py": script})
+    argv = build_bwrap_argv(
+        BWRAP, rt.command("/opt/shuyu/probe.py"), data_dir=data_dir, files={"/opt/shuyu/probe.py": script}
+    )
     proc = subprocess.run(argv, capture_output=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     return json.loads(proc.stdout)
@@ -83,8 +118,13 @@ pytestmark = [pytest.mark.sandbox]
 
 @needs_bwrap
 def test_aggregate_query_returns_right_numbers(runner, world):
-    out = runner.run(_spec(world, "SELECT region, count(*) AS n, sum(income) AS total "
-                                  "FROM population.persons GROUP BY region ORDER BY region"))
+    out = runner.run(
+        _spec(
+            world,
+            "SELECT region, count(*) AS n, sum(income) AS total "
+            "FROM population.persons GROUP BY region ORDER BY region",
+        )
+    )
     assert out.ok, (out.error_kind, out.error_message)
     rows = out.table.to_pylist()
     assert [r["region"] for r in rows] == ["east", "north", "south", "west"]
@@ -107,7 +147,9 @@ def test_no_network(tmp_path):
     listener.listen(1)
     port = listener.getsockname()[1]
     try:
-        result = _probe(tmp_path, f"""
+        result = _probe(
+            tmp_path,
+            f"""
 import json, socket
 res = {{}}
 for host in ("127.0.0.1", "1.1.1.1", "10.0.0.1"):
@@ -123,7 +165,8 @@ except OSError as e:
 import os
 res["interfaces"] = sorted(os.listdir("/proc/sys/net/ipv4/conf"))
 print(json.dumps(res))
-""")
+""",
+        )
     finally:
         listener.close()
     assert "connected" not in result.values() and result["dns"] != "resolved"
@@ -132,7 +175,9 @@ print(json.dumps(res))
 
 @needs_bwrap
 def test_env_pid_user_and_filesystem(tmp_path, world):
-    result = _probe(tmp_path, """
+    result = _probe(
+        tmp_path,
+        """
 import json, os, socket
 found_raw, found_denied = [], []
 for top in os.listdir("/"):
@@ -159,12 +204,25 @@ print(json.dumps({"env": dict(os.environ), "pid": os.getpid(), "uid": os.getuid(
                   "data": sorted(os.listdir("/data/population")), "etc": os.path.exists("/etc/passwd"),
                   "work": os.path.exists("/work"), "home": os.path.exists(os.path.expanduser("~") + "/.bashrc"),
                   "w_data": writable("/data/x"), "w_root": writable("/x"), "w_tmp": writable("/tmp/x")}))
-""".replace("RAW_NAME", RAW_NAME).replace("DENIED", DENIED), data_dir=world["scoped"].root)
+""".replace("RAW_NAME", RAW_NAME).replace("DENIED", DENIED),
+        data_dir=world["scoped"].root,
+    )
     assert set(result["env"]) - {"PWD", "LC_CTYPE"} == set(runner_mod.BASE_ENV) | {"PYTHONPATH"}
     assert result["pid"] <= 3 and result["uid"] == 65534 and result["hostname"] == "sandbox"
     assert {"data", "dev", "opt", "proc", "tmp", "usr"} <= set(result["root"])
-    assert set(result["root"]) <= {"data", "dev", "lib", "lib32", "lib64", "libx32", "opt", "proc", "root", "tmp",
-                                   "usr"}
+    assert set(result["root"]) <= {
+        "data",
+        "dev",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "opt",
+        "proc",
+        "root",
+        "tmp",
+        "usr",
+    }
     assert result["raw"] == [] and result["denied"] == []
     assert result["data"] == ["persons.parquet"]
     assert not result["etc"] and not result["work"] and not result["home"]
@@ -172,15 +230,18 @@ print(json.dumps({"env": dict(os.environ), "pid": os.getpid(), "uid": os.getuid(
 
 
 @needs_bwrap
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_text('/etc/passwd')",
-    "SELECT * FROM read_csv('/work/main/pyproject.toml')",
-    "SELECT * FROM read_parquet('{raw}')",
-    "SELECT * FROM read_parquet('/data/../{rawname}')",
-    "SELECT * FROM glob('/**')",
-    "SELECT * FROM read_blob('/proc/self/environ')",
-    "COPY (SELECT 1) TO '/data/out.csv'",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('/work/main/pyproject.toml')",
+        "SELECT * FROM read_parquet('{raw}')",
+        "SELECT * FROM read_parquet('/data/../{rawname}')",
+        "SELECT * FROM glob('/**')",
+        "SELECT * FROM read_blob('/proc/self/environ')",
+        "COPY (SELECT 1) TO '/data/out.csv'",
+    ],
+)
 def test_files_outside_scope_unreadable_through_sql(runner, world, sql):
     sql = sql.format(raw=world["raw"], rawname=RAW_NAME)
     out = runner.run(_spec(world, sql))
@@ -191,8 +252,13 @@ def test_files_outside_scope_unreadable_through_sql(runner, world, sql):
 
 @needs_bwrap
 def test_memory_limit_fails_cleanly(runner, world):
-    out = runner.run(_spec(world, "SELECT string_agg(range::VARCHAR || repeat('x', 40), ',') FROM range(50000000)",
-                           memory_mb=200))
+    out = runner.run(
+        _spec(
+            world,
+            "SELECT string_agg(range::VARCHAR || repeat('x', 40), ',') FROM range(50000000)",
+            memory_mb=200,
+        )
+    )
     assert not out.ok and out.table is None and out.error_kind == "memory", out
     assert out.error_message.startswith("out of memory")
 
@@ -200,8 +266,13 @@ def test_memory_limit_fails_cleanly(runner, world):
 @needs_bwrap
 def test_time_limit_kills(runner, world):
     start = time.monotonic()
-    out = runner.run(_spec(world, "SELECT count(*) FROM range(1000000) a, range(1000000) b "
-                                  "WHERE a.range + b.range < 0", wall_seconds=2))
+    out = runner.run(
+        _spec(
+            world,
+            "SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range < 0",
+            wall_seconds=2,
+        )
+    )
     elapsed = time.monotonic() - start
     assert not out.ok and out.table is None and out.error_kind == "timeout"
     assert elapsed < 4
@@ -210,8 +281,10 @@ def test_time_limit_kills(runner, world):
 @needs_bwrap
 def test_cancel_kills(runner, world):
     start = time.monotonic()
-    out = runner.run(_spec(world, "SELECT count(*) FROM range(1000000) a, range(1000000) b "
-                                  "WHERE a.range + b.range < 0"), cancelled=lambda: time.monotonic() - start > 0.5)
+    out = runner.run(
+        _spec(world, "SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range < 0"),
+        cancelled=lambda: time.monotonic() - start > 0.5,
+    )
     assert not out.ok and out.table is None and out.error_kind == "cancelled"
     assert time.monotonic() - start < 3
 
@@ -238,8 +311,9 @@ def test_externally_killed_sandbox_has_no_table(world, monkeypatch):
 
     thread = threading.Thread(target=killer)
     thread.start()
-    out = runner.run(_spec(world, "SELECT count(*) FROM range(1000000) a, range(1000000) b "
-                                  "WHERE a.range + b.range < 0"))
+    out = runner.run(
+        _spec(world, "SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range < 0")
+    )
     thread.join()
     assert not out.ok and out.table is None and out.error_kind == "killed"
     # Nothing of the sandbox survives (nor the spare started for the next job, once the runner closes).

@@ -19,35 +19,63 @@ SALT = "pepper-42"
 
 
 def _persons() -> pa.Table:
-    return pa.table({
-        "person_id": pa.array([1, 2, 3, 4, 5], pa.int64()),
-        "age": pa.array([17, 30, 39, 45, None], pa.int64()),
-        "name": ["Zhang Wei", "Li Na", "Wang Fang", "Al", None],
-        "phone": ["13800001111", "13900002222", "13700003333", "12", "13600004444"],
-        "birth": pa.array([date(1990, 3, 5), date(1985, 12, 31), None, date(2001, 1, 1), date(1970, 7, 7)]),
-        "id_card": ["110101199003051234", "x2", "x3", "x4", "x5"],
-        "income": pa.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]),
-        "region": ["north", "south", "north", "east", "south"],
-        "secret_note": ["s1", "s2", "s3", "s4", "s5"],
-    })
+    return pa.table(
+        {
+            "person_id": pa.array([1, 2, 3, 4, 5], pa.int64()),
+            "age": pa.array([17, 30, 39, 45, None], pa.int64()),
+            "name": ["Zhang Wei", "Li Na", "Wang Fang", "Al", None],
+            "phone": ["13800001111", "13900002222", "13700003333", "12", "13600004444"],
+            "birth": pa.array(
+                [date(1990, 3, 5), date(1985, 12, 31), None, date(2001, 1, 1), date(1970, 7, 7)]
+            ),
+            "id_card": ["110101199003051234", "x2", "x3", "x4", "x5"],
+            "income": pa.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]),
+            "region": ["north", "south", "north", "east", "south"],
+            "secret_note": ["s1", "s2", "s3", "s4", "s5"],
+        }
+    )
 
 
 def _info() -> TableInfo:
-    types = {"person_id": "BIGINT", "age": "BIGINT", "name": "VARCHAR", "phone": "VARCHAR", "birth": "DATE",
-             "id_card": "VARCHAR", "income": "DOUBLE", "region": "VARCHAR", "secret_note": "VARCHAR"}
+    types = {
+        "person_id": "BIGINT",
+        "age": "BIGINT",
+        "name": "VARCHAR",
+        "phone": "VARCHAR",
+        "birth": "DATE",
+        "id_card": "VARCHAR",
+        "income": "DOUBLE",
+        "region": "VARCHAR",
+        "secret_note": "VARCHAR",
+    }
     return TableInfo("population", "persons", tuple(ColumnInfo(n, t) for n, t in types.items()), version=1)
 
 
 def _grant(**changes) -> Grant:
     rules = {
-        "person_id": "group", "age": "masked:age_band", "name": "masked:keep_first:2",
-        "phone": "masked:keep_last:4", "birth": "masked:year", "id_card": "masked:hash",
-        "income": "aggregate", "region": "group", "secret_note": "deny",
+        "person_id": "group",
+        "age": "masked:age_band",
+        "name": "masked:keep_first:2",
+        "phone": "masked:keep_last:4",
+        "birth": "masked:year",
+        "id_card": "masked:hash",
+        "income": "aggregate",
+        "region": "group",
+        "secret_note": "deny",
     }
-    base = Grant(id="g-1", version=1, organization_id="org", dataset="population", purpose="research",
-                 valid_from=date(2024, 1, 1), valid_to=date(2030, 1, 1),
-                 columns={"persons": {k: ColumnRule.parse(v) for k, v in rules.items()}},
-                 privacy_unit="person_id", salt=SALT, dataset_version=3)
+    base = Grant(
+        id="g-1",
+        version=1,
+        organization_id="org",
+        dataset="population",
+        purpose="research",
+        valid_from=date(2024, 1, 1),
+        valid_to=date(2030, 1, 1),
+        columns={"persons": {k: ColumnRule.parse(v) for k, v in rules.items()}},
+        privacy_unit="person_id",
+        salt=SALT,
+        dataset_version=3,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -90,8 +118,11 @@ def test_masks_applied(raw, tmp_path):
 
 
 def test_month_and_null_masks(raw, tmp_path):
-    cols = {"person_id": ColumnRule.parse("group"), "birth": ColumnRule.parse("masked:month"),
-            "income": ColumnRule.parse("masked:null")}
+    cols = {
+        "person_id": ColumnRule.parse("group"),
+        "birth": ColumnRule.parse("masked:month"),
+        "income": ColumnRule.parse("masked:null"),
+    }
     _, table = _scoped(_grant(id="g-m", columns={"persons": cols}), raw, tmp_path / "s")
     rows = {r["person_id"]: r for r in table.to_pylist()}
     assert rows[1]["birth"] == "1990-03" and rows[2]["birth"] == "1985-12"
@@ -118,8 +149,9 @@ def test_cache_reused_and_new_version_new_directory(raw, tmp_path):
     mtime = path.stat().st_mtime_ns
     again, _ = _scoped(_grant(), raw, root)
     assert again == first and path.stat().st_mtime_ns == mtime
-    newer, table = _scoped(_grant(version=2, columns={"persons": {"person_id": ColumnRule.parse("group")}}),
-                           raw, root)
+    newer, table = _scoped(
+        _grant(version=2, columns={"persons": {"person_id": ColumnRule.parse("group")}}), raw, root
+    )
     assert newer.root == root / "g-1-v2-d3" and table.schema.names == ["person_id"]
     new_data, _ = _scoped(_grant(dataset_version=4), raw, root)
     assert new_data.root == root / "g-1-v1-d4"

@@ -22,23 +22,39 @@ WORKER = Path(worker.__file__)
 def data(tmp_path) -> Path:
     root = tmp_path / "data"
     (root / "population").mkdir(parents=True)
-    pq.write_table(pa.table({"person_id": list(range(50)), "region": ["north", "south"] * 25,
-                             "note": ["Secret Value 123"] * 50}), root / "population" / "persons.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "person_id": list(range(50)),
+                "region": ["north", "south"] * 25,
+                "note": ["Secret Value 123"] * 50,
+            }
+        ),
+        root / "population" / "persons.parquet",
+    )
     return root
 
 
 def _spec(data: Path, sql: str, **kw) -> dict:
-    spec = {"sql": sql, "tables": [["population", "persons", str(data / "population" / "persons.parquet")]],
-            "memory_mb": 256, "threads": 1, "max_temp_mb": 64, "max_rows": 1000,
-            "data_dir": str(data), "temp_dir": str(data.parent / "tmp" / "duckdb")}
+    spec = {
+        "sql": sql,
+        "tables": [["population", "persons", str(data / "population" / "persons.parquet")]],
+        "memory_mb": 256,
+        "threads": 1,
+        "max_temp_mb": 64,
+        "max_rows": 1000,
+        "data_dir": str(data),
+        "temp_dir": str(data.parent / "tmp" / "duckdb"),
+    }
     spec.update(kw)
     return spec
 
 
 def _run(spec: dict | bytes) -> subprocess.CompletedProcess:
     payload = spec if isinstance(spec, bytes) else json.dumps(spec).encode()
-    return subprocess.run([sys.executable, "-s", "-P", str(WORKER)], input=payload, capture_output=True, check=False,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-s", "-P", str(WORKER)], input=payload, capture_output=True, check=False, timeout=60
+    )
 
 
 def _error(proc) -> dict:
@@ -60,7 +76,9 @@ def test_worker_imports_nothing_from_the_project():
 
 
 def test_success_writes_arrow_stream(data):
-    proc = _run(_spec(data, "SELECT region, count(*) AS n FROM population.persons GROUP BY region ORDER BY 1"))
+    proc = _run(
+        _spec(data, "SELECT region, count(*) AS n FROM population.persons GROUP BY region ORDER BY 1")
+    )
     assert proc.returncode == 0, proc.stderr
     table = pa.ipc.open_stream(proc.stdout).read_all()
     assert table.to_pylist() == [{"region": "north", "n": 25}, {"region": "south", "n": 25}]
@@ -83,15 +101,18 @@ def test_too_many_rows(data):
     assert _run(_spec(data, "SELECT * FROM population.persons", max_rows=50)).returncode == 0
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_text('/etc/passwd')",
-    "SELECT * FROM read_csv('/work/main/pyproject.toml')",
-    "SELECT * FROM glob('/**')",
-    "SET enable_external_access=true",
-    "SET memory_limit='100GB'",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('/work/main/pyproject.toml')",
+        "SELECT * FROM glob('/**')",
+        "SET enable_external_access=true",
+        "SET memory_limit='100GB'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+    ],
+)
 def test_hardening_blocks_files_settings_and_extensions(data, sql):
     proc = _run(_spec(data, sql))
     assert proc.returncode == 2 and proc.stdout == b""
@@ -101,9 +122,11 @@ def test_hardening_blocks_files_settings_and_extensions(data, sql):
 
 
 def test_settings_locked_in_place(data):
-    sql = ("SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', "
-           "'lock_configuration', 'autoload_known_extensions', 'autoinstall_known_extensions', 'threads', "
-           "'memory_limit', 'max_temp_directory_size', 'temp_directory') ORDER BY name")
+    sql = (
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', "
+        "'lock_configuration', 'autoload_known_extensions', 'autoinstall_known_extensions', 'threads', "
+        "'memory_limit', 'max_temp_directory_size', 'temp_directory') ORDER BY name"
+    )
     proc = _run(_spec(data, sql))
     assert proc.returncode == 0, proc.stderr
     got = {r["name"]: r["value"] for r in pa.ipc.open_stream(proc.stdout).read_all().to_pylist()}
@@ -132,4 +155,7 @@ def test_classify_is_fixed_text():
     assert worker.classify(duckdb.InterruptException("x"))[0] == "interrupted"
     kind, message = worker.classify(duckdb.BinderException("column 'secret' value 99"))
     assert kind == "engine" and "secret" not in message and "99" not in message
-    assert worker.classify(RuntimeError("leak 123")) == ("engine", "the engine rejected the query (RuntimeError)")
+    assert worker.classify(RuntimeError("leak 123")) == (
+        "engine",
+        "the engine rejected the query (RuntimeError)",
+    )
