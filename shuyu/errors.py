@@ -4,7 +4,8 @@ Every error carries the server's ``code`` and ``message``; a policy refusal also
 ``rule``, ``column``, ``clause`` and ``hint`` and every further violation in ``violations``.
 
 >>> e = error_from_body(422, {"error": {"code": "policy_violation", "message": "income is aggregate-only",
-...     "rule": "aggregate_only", "column": "population.persons.income", "clause": "select", "hint": "use avg()"}})
+...     "rule": "aggregate_only", "column": "population.persons.income", "clause": "select",
+...     "hint": "use avg()"}})
 >>> type(e).__name__, e.rule, e.column, e.clause, e.hint
 ('PolicyRefused', 'aggregate_only', 'population.persons.income', 'select', 'use avg()')
 >>> type(error_from_body(401, {"error": {"code": "unauthenticated", "message": "no token"}})).__name__
