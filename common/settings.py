@@ -56,7 +56,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./shuyu-data")
     database_url: str | None = None
+    # Body limits enforced at the edge while streaming: uploads (multipart routes) and everything else.
     max_request_bytes: int = Field(default=600 * 1024 * 1024, gt=0)
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
     catalog: CatalogSettings = CatalogSettings()
     policy: PolicySettings = PolicySettings()
     sandbox: SandboxSettings = SandboxSettings()

@@ -10,7 +10,7 @@ from common.clock import Clock
 from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
-from gateway.limits import BodySizeLimit
+from gateway.edge import EdgeGuard
 from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
 from gateway.routes import registry as registry_routes
 from gateway.workers import start_pool
@@ -62,5 +62,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, start_workers:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        EdgeGuard, max_json_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_request_bytes
+    )
     return app
