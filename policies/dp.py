@@ -100,10 +100,15 @@ class DPPlan:
                 "kind": a.kind,
                 "epsilon": a.epsilon,
                 "sensitivity": [m.sensitivity for m in self.measurements if m.column in a.measurements],
-                "mechanism": "laplace",
+                "mechanism": [mechanism_of(m.kind) for m in self.measurements if m.column in a.measurements],
             }
             for a in self.aggregates
         ]
+
+
+def mechanism_of(kind: str) -> str:
+    """Counts get integer (geometric) noise, sums the snapping mechanism (``sandbox.dp_noise``)."""
+    return "geometric" if kind in ("count", "count_distinct") else "snapping"
 
 
 def _lists(value):
