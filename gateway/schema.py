@@ -12,6 +12,7 @@ import gateway.store  # noqa: F401
 import policies.ledger_store  # noqa: F401
 import policies.operation_store  # noqa: F401
 import policies.store  # noqa: F401
+import registry.public_objections  # noqa: F401
 import registry.store  # noqa: F401
 import sandbox.store  # noqa: F401
 from common.db import Base
