@@ -17,8 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from catalog import service as catalog_service
-from common.errors import DomainError
-from common.types import Grant
+from common.errors import DomainError, InvalidJobPlan
+from common.job_plan import JobPlan
+from common.types import Grant, JobState
 from gateway.access import grant_verdict, settle_dp
 from gateway.context import AppContext
 from gateway.events import emit
@@ -36,7 +37,7 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
     try:
         with ctx.uow() as session:
             job = jobs.get(session, job_id)
-            plan = json.loads(job.plan)
+            plan = jobs.plan_of(job)  # fails closed (InvalidJobPlan) on an unknown version or malformed plan
             used = _usable_grants(session, ctx, plan)
             sources = {
                 g.id: catalog_service.raw_sources(session, ctx.settings.domain_store_dir, g.dataset)
@@ -45,12 +46,13 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
             checked_sql = job.checked_sql
         scoped = _job_scope(ctx, job_id, used, sources)
     except DomainError as error:
-        _finish_failed(ctx, job_id, "not_runnable", error.message)
+        kind = error.code if isinstance(error, InvalidJobPlan) else "not_runnable"
+        _finish_failed(ctx, job_id, kind, error.message)
         return
     try:
         # Aggregates may hold many small groups the gate will withhold: the sandbox's own cap applies there,
         # and the gate trims what is released to the grant's row cap after suppression.
-        cap = None if plan["is_aggregate"] else plan["row_cap"]
+        cap = None if plan.is_aggregate else plan.row_cap
         outcome = runner.run(
             RunSpec.from_settings(
                 ctx.settings.sandbox, job_id=job_id, sql=checked_sql, scoped=scoped, max_output_rows=cap
@@ -62,9 +64,9 @@ def execute(ctx: AppContext, job_id: str, worker_id: str, runner, cancelled) -> 
     _settle(ctx, job_id, plan, outcome)
 
 
-def _usable_grants(session, ctx: AppContext, plan: dict) -> list[Grant]:
+def _usable_grants(session, ctx: AppContext, plan: JobPlan) -> list[Grant]:
     used = []
-    for grant_id, version in plan["grants"]:
+    for grant_id, version in plan.grants:
         grant = grants.load(session, grant_id, version)
         verdict = grant_verdict(session, ctx, grant)
         if not verdict.allowed:
@@ -97,10 +99,10 @@ def fail_unexpected(ctx: AppContext, job_id: str) -> None:
     """An internal error: fail the job if it is still running, releasing nothing."""
     with ctx.uow() as session:
         job = jobs.get(session, job_id, for_update=True)
-        if job.state == "running":
+        if job.state == JobState.running:
             jobs.transition(
                 job,
-                "failed",
+                JobState.failed,
                 ctx.clock.now(),
                 error_kind="internal_error",
                 error_message="an internal error stopped this job; nothing was released",
@@ -126,21 +128,14 @@ def _finish_failed(ctx: AppContext, job_id: str, kind: str, message: str, state:
         )
 
 
-def _settle(ctx: AppContext, job_id: str, plan: dict, outcome: RunOutcome) -> None:
+def _settle(ctx: AppContext, job_id: str, plan: JobPlan, outcome: RunOutcome) -> None:
     if not outcome.ok:
         state = "cancelled" if outcome.error_kind == "cancelled" else "failed"
         _finish_failed(
             ctx, job_id, outcome.error_kind or "failed", outcome.error_message or "the job failed", state
         )
         return
-    policy = GatePolicy(
-        k=plan["k"],
-        unit_columns=tuple(plan["unit_columns"]),
-        is_aggregate=plan["is_aggregate"],
-        max_rows=plan["row_cap"],
-        max_bytes=ctx.settings.sandbox.max_output_bytes,
-        dp=plan.get("dp"),
-    )
+    policy = GatePolicy.for_plan(plan, max_bytes=ctx.settings.sandbox.max_output_bytes)
     released, report = gate(outcome.table, policy)
     path = (
         _write_result(ctx, job_id, released, held=report.decision == "held_for_review")

@@ -42,6 +42,7 @@ from common.types import CatalogSnapshot, CheckedQuery, DPMode, Grant, Rule
 HIDDEN = "__shuyu_"
 MEASURE_PREFIX = "__shuyu_dp_"
 MAX_EPSILON = 10.0
+MIN_EPSILON_FLOOR = 0.001  # as policies.ledger: no grant may allow a cheaper query
 CI_SUFFIXES = ("_ci_low", "_ci_high")
 _D = "duckdb"
 
@@ -99,10 +100,15 @@ class DPPlan:
                 "kind": a.kind,
                 "epsilon": a.epsilon,
                 "sensitivity": [m.sensitivity for m in self.measurements if m.column in a.measurements],
-                "mechanism": "laplace",
+                "mechanism": [mechanism_of(m.kind) for m in self.measurements if m.column in a.measurements],
             }
             for a in self.aggregates
         ]
+
+
+def mechanism_of(kind: str) -> str:
+    """Counts get integer (geometric) noise, sums the snapping mechanism (``sandbox.dp_noise``)."""
+    return "geometric" if kind in ("count", "count_distinct") else "snapping"
 
 
 def _lists(value):
@@ -154,10 +160,12 @@ def plan(
     """
     settings = grant.dp
     eps = settings.default_epsilon if epsilon is None else float(epsilon)
-    if not (math.isfinite(eps) and 0 < eps <= MAX_EPSILON):
+    floor = max(settings.min_epsilon, MIN_EPSILON_FLOOR)
+    if not (math.isfinite(eps) and floor <= eps <= MAX_EPSILON):
         raise _refuse(
             "dp_epsilon",
-            f"epsilon must be > 0 and at most {MAX_EPSILON:g}",
+            f"epsilon must be at least {floor:g} (grant {grant.id}'s minimum per query) and at most "
+            f"{MAX_EPSILON:g}",
             hint=f"use e.g. epsilon {settings.default_epsilon:g} (the grant's default)",
         )
     if not checked.is_aggregate:

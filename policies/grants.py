@@ -128,6 +128,8 @@ def _validate_dp(dp: DPSettings) -> None:
         raise InvalidInput("a DP grant needs a positive epsilon budget", field="dp.epsilon_budget")
     if dp.default_epsilon <= 0 or dp.max_contributions < 1:
         raise InvalidInput("default_epsilon must be > 0 and max_contributions >= 1", field="dp")
+    if dp.default_epsilon < dp.min_epsilon or dp.max_queries < 0:
+        raise InvalidInput("default_epsilon must be at least min_epsilon; max_queries >= 0", field="dp")
     if dp.refresh not in {"none", "monthly", "yearly"}:
         raise InvalidInput("dp.refresh must be none, monthly or yearly", field="dp.refresh")
 

@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.job_plan import JobPlan
 from sandbox.dp_noise import release as dp_release
 
 HIDDEN_PREFIX = "__shuyu_"
@@ -85,6 +86,18 @@ class GatePolicy:
             raise ValueError("max_rows and max_bytes must not be negative")
         if any(not c.startswith(UNIT_PREFIX) for c in self.unit_columns):
             raise ValueError(f"unit columns must start with {UNIT_PREFIX}")
+
+    @classmethod
+    def for_plan(cls, plan: JobPlan, *, max_bytes: int) -> GatePolicy:
+        """The gate's policy for a job: everything but the byte cap comes from the checked plan."""
+        return cls(
+            k=plan.k,
+            unit_columns=plan.unit_columns,
+            is_aggregate=plan.is_aggregate,
+            max_rows=plan.row_cap,
+            max_bytes=max_bytes,
+            dp=plan.dp,
+        )
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ class ApplicationPublic(BaseModel):
     decision_reason: str
     objections: list[ObjectionPublic]
     history: list[dict[str, Any]]
+    deadline_provisional: bool = False
 
 
 class Reason(Strict):
