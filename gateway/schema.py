@@ -6,8 +6,8 @@ Importing the store modules registers their ORM classes on ``common.db.Base``; n
 import audit.store  # noqa: F401
 import catalog.store  # noqa: F401
 import gateway.store  # noqa: F401
+import operation.store  # noqa: F401
 import policies.ledger_store  # noqa: F401
-import policies.operation_store  # noqa: F401
 import policies.store  # noqa: F401
 import registry.store  # noqa: F401
 import sandbox.store  # noqa: F401
