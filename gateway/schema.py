@@ -10,6 +10,7 @@ import gateway.accounts  # noqa: F401
 import gateway.entrustments  # noqa: F401
 import gateway.store  # noqa: F401
 import policies.ledger_store  # noqa: F401
+import policies.operation_requests  # noqa: F401
 import policies.operation_store  # noqa: F401
 import policies.store  # noqa: F401
 import registry.public_objections  # noqa: F401
