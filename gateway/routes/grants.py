@@ -201,6 +201,9 @@ def create_grant(body: GrantCreate, ctx: Ctx, principal: Implementer) -> GrantPu
             organization_id=org.id,
             dataset=dataset.name,
         )
+        # Issue 12: agreements are the source of grants (A16, A17); a grant without plan, agreement and
+        # filing is an exception the supervisors list (GET /api/v1/audit/events?kind=grant.direct_exception).
+        emit(session, ctx, principal, "grant.direct_exception", "grant", grant.id, dataset=dataset.name)
         return public(grant)
 
 
