@@ -30,7 +30,7 @@ from common.db import Base  # noqa: E402
 from common.job_plan import JobPlan  # noqa: E402
 from sandbox import disclosure  # noqa: E402
 from sandbox.gate import GatePolicy, gate  # noqa: E402
-from sandbox.store import DisclosurePopulationRow  # noqa: E402
+from sandbox.store import DisclosureLockRow, DisclosurePopulationRow  # noqa: E402
 
 QUERIES = {
     "city total": ("", ""),
@@ -77,7 +77,7 @@ def main(n: int = 1_000_000, repeats: int = 5) -> None:
     make_persons(path, n)
     con = duckdb.connect(config={"threads": 2})
     engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine, tables=[DisclosurePopulationRow.__table__])
+    Base.metadata.create_all(engine, tables=[DisclosurePopulationRow.__table__, DisclosureLockRow.__table__])
     print(f"persons: {n:,}; median of {repeats} runs")
     print(f"{'query':28} {'job s':>7} {'+pop col s':>10} {'+review s':>9} {'ratio':>6} {'bytes/value':>11}")
     for name, (keys, group) in QUERIES.items():
@@ -99,7 +99,7 @@ def main(n: int = 1_000_000, repeats: int = 5) -> None:
         _, report = gate(table, GatePolicy.for_plan(plan, max_bytes=1 << 30))
         reviews = []
 
-        def review(plan=plan, table=table, report=report):
+        def review(plan=plan, table=table, report=report, reviews=reviews):
             with Session(engine) as session:
                 result = disclosure.review(
                     session,

@@ -34,12 +34,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from common.job_plan import JobPlan
 from sandbox.gate import GateReport
-from sandbox.store import DisclosurePopulationRow
+from sandbox.store import DisclosureLockRow, DisclosurePopulationRow
 
 RETENTION = timedelta(days=365)
 MAX_ROWS_PER_SPACE = 200_000
@@ -85,7 +85,7 @@ def unit_ids(values: pa.Array) -> BitMap:
     True
     """
     ids, valid = _ids_and_validity(values)
-    return _bitmap(ids[valid])
+    return _bitmap(ids if valid is None else ids[valid])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -98,9 +98,10 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _bitmap(ids: np.ndarray) -> BitMap:
+    # Sorted, then from an array.array: ~5x faster than unsorted input and ~10x faster than a numpy array.
     packed = array.array("I")
-    packed.frombytes(np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
-    return BitMap(packed)  # from array.array: ~10x faster than from a numpy array
+    packed.frombytes(np.sort(np.asarray(ids, dtype=np.uint32)).tobytes())
+    return BitMap(packed)
 
 
 def populations(table: pa.Table, columns: Sequence[str], rows: Sequence[int]) -> list[list[BitMap]]:
@@ -118,17 +119,19 @@ def populations(table: pa.Table, columns: Sequence[str], rows: Sequence[int]) ->
         seen: list[BitMap] = []
         for offsets, ids, valid in per_column:
             lo, hi = offsets[row], offsets[row + 1]
-            bitmap = _bitmap(ids[lo:hi][valid[lo:hi]])
+            bitmap = _bitmap(ids[lo:hi] if valid is None else ids[lo:hi][valid[lo:hi]])
             if not any(bitmap == other for other in seen):
                 seen.append(bitmap)
         result.append(seen)
     return result
 
 
-def _ids_and_validity(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    valid = values.is_valid().to_numpy(zero_copy_only=False)
+def _ids_and_validity(values: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ids of every list element, and which are not NULL (None: all are)."""
+    valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else None
     if pa.types.is_integer(values.type):
-        ints = values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        ints = values.cast(pa.int64())
+        ints = (ints.fill_null(0) if values.null_count else ints).to_numpy(zero_copy_only=False)
         direct = (ints >= 0) & (ints < _DIRECT_LIMIT)
         ids = np.where(direct, ints, 0).astype(np.uint32)
         if not direct.all():
@@ -186,6 +189,7 @@ def review(
         pops = populations(table, plan.population_columns, rows)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return Review(report.held(MISSING_REASON), (), 0, 0)
+    _lock(session, plan.unit_space)
     _prune(session, plan.unit_space, now)
     flat = [(position, bitmap) for position, row_pops in enumerate(pops) for bitmap in row_pops]
     history = _candidates(session, plan.unit_space, sorted({len(b) for _, b in flat}))
@@ -276,6 +280,25 @@ def _record(session, job_id, organization_id, plan, own, now) -> tuple[int, int,
         stored_bytes += len(blob)
     session.flush()
     return stored, stored_bytes, too_large
+
+
+def _lock(session: Session, space: str) -> None:
+    """Take the unit space's lock row (created on first use) until the transaction ends."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(
+        insert(DisclosureLockRow)
+        .values(unit_space=space, version=0)
+        .on_conflict_do_nothing(index_elements=["unit_space"])
+    )
+    session.execute(
+        update(DisclosureLockRow)
+        .where(DisclosureLockRow.unit_space == space)
+        .values(version=DisclosureLockRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _prune(session: Session, space: str, now: datetime) -> None:
