@@ -196,6 +196,8 @@ class DPSettings:
     # Group-column key domains, "table.column" -> the keys that may be released (policies/dp.py).
     key_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     org_cap: float = 0.0  # epsilon cap per operator organization across its grants on the dataset; 0 = none
+    min_epsilon: float = 0.01  # smallest epsilon one query may spend (a near-free query is an oracle)
+    max_queries: int = 0  # DP queries per grant per budget period; 0 = no cap (policies/ledger.py)
 
     def __post_init__(self) -> None:  # JSON round trips give lists: keep the domains immutable tuples
         object.__setattr__(

@@ -213,9 +213,9 @@ def request_cancel(session: Session, row: JobRow, now: datetime) -> JobRow:
 def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> list[str]:
     """Fail running jobs whose worker stopped heartbeating (it died or the server restarted)."""
     cutoff = now - stale_after
-    rows = list(
-        session.scalars(select(JobRow).where(JobRow.state == S.running.value, JobRow.heartbeat_at < cutoff))
-    )
+    # SKIP LOCKED: concurrent sweeps (one per pool) never fail, audit and refund the same job twice.
+    query = select(JobRow).where(JobRow.state == S.running.value, JobRow.heartbeat_at < cutoff)
+    rows = list(session.scalars(query.with_for_update(skip_locked=True)))
     for row in rows:
         transition(
             row,
@@ -225,6 +225,12 @@ def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> list[
             error_message="the worker running this job stopped; nothing was released. Submit it again.",
         )
     return [row.id for row in rows]
+
+
+def running_among(session: Session, job_ids: list[str]) -> list[str]:
+    """Which of ``job_ids`` are still running (their scoped copies must stay)."""
+    query = select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.state == S.running.value)
+    return list(session.scalars(query))
 
 
 def list_jobs(session: Session, organization_id: str | None, limit: int = 100) -> list[JobRow]:
