@@ -17,12 +17,6 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "disclosure_locks",
-        sa.Column("unit_space", sa.String(length=200), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("unit_space", name=op.f("pk_disclosure_locks")),
-    )
-    op.create_table(
         "disclosure_populations",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("unit_space", sa.String(length=200), nullable=False),
@@ -49,4 +43,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_disclosure_populations_job_id"))
         batch_op.drop_index("ix_disclosure_space_cardinality")
     op.drop_table("disclosure_populations")
-    op.drop_table("disclosure_locks")
