@@ -269,3 +269,28 @@ class CheckedQuery:
     k: int
     row_cap: int
     dp: Mapping[str, object] | None = None  # DP plan when the query runs under differential privacy
+    # Hidden ``LIST(DISTINCT unit)`` outputs beside the unit counts (the disclosure auditor's populations) and
+    # the id space their units live in (the privacy-unit column name(s) of the tables read).
+    population_columns: tuple[str, ...] = ()
+    unit_space: str | None = None
+
+
+class JobState(StrEnum):
+    """Where a job stands; the allowed moves are the table ``sandbox.jobs.TRANSITIONS``."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    held_for_review = "held_for_review"
+
+    @property
+    def finished(self) -> bool:
+        """The sandbox is done with it (a held result may still be released or rejected by a supervisor)."""
+        return self in FINISHED_JOB_STATES
+
+
+FINISHED_JOB_STATES = frozenset(
+    {JobState.succeeded, JobState.failed, JobState.cancelled, JobState.held_for_review}
+)

@@ -106,7 +106,7 @@ def test_required_grant_releases_all_38_districts_with_noise_intervals_and_spend
     run_all(pool)
     job = harness.client.get(f"/api/v1/jobs/{job['id']}", headers=tokens["operator"]).json()
     assert job["state"] == "succeeded", job
-    assert job["gate"]["rows_suppressed"] == 0 and job["gate"]["dp"]["epsilon"] == 0.5
+    assert "rows_suppressed" not in job["gate"] and job["gate"]["dp"]["epsilon"] == 0.5
     result = harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).json()
     assert result["columns"] == [
         "district",
