@@ -39,7 +39,9 @@ def scope_of(session: Session, organization_id: str) -> Scope:
     datasets = {g.dataset for g in held}
     versions = {name: catalog_service.get_dataset(session, name).version for name in datasets}
     held = [dataclasses.replace(g, dataset_version=versions[g.dataset]) for g in held]
-    return Scope(grants=tuple(held), catalog=catalog_service.snapshot(session, datasets))
+    catalog = catalog_service.snapshot(session, datasets)
+    # Grades decide what a stored grant may still reach (A2, A35): violations are denied, failing closed.
+    return Scope(grants=grants.enforced(session, held, catalog), catalog=catalog)
 
 
 def grant_verdict(session: Session, ctx: AppContext, grant: Grant) -> Verdict:
