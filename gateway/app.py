@@ -28,6 +28,9 @@ ROUTERS += (registry_routes.router,)
 from gateway.routes import operation as operation_routes  # noqa: E402
 
 ROUTERS += (operation_routes.router,)
+from gateway.routes import risk as risk_routes  # noqa: E402
+
+ROUTERS += (risk_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

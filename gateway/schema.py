@@ -8,6 +8,7 @@ import catalog.store  # noqa: F401
 import gateway.store  # noqa: F401
 import policies.ledger_store  # noqa: F401
 import policies.operation_store  # noqa: F401
+import policies.risk_store  # noqa: F401
 import policies.store  # noqa: F401
 import registry.store  # noqa: F401
 import sandbox.store  # noqa: F401
