@@ -41,7 +41,9 @@ def scope_of(session: Session, organization_id: str) -> Scope:
     versions = {name: catalog_service.get_dataset(session, name).version for name in datasets}
     held = [dataclasses.replace(g, dataset_version=versions[g.dataset]) for g in held]
     social = frozenset(n for n in datasets if _operator_owned(session, n))
-    return Scope(grants=tuple(held), catalog=catalog_service.snapshot(session, datasets, social=social))
+    catalog = catalog_service.snapshot(session, datasets, social=social)
+    # Grades decide what a stored grant may still reach (A2, A35): violations are denied, failing closed.
+    return Scope(grants=grants.enforced(session, held, catalog), catalog=catalog)
 
 
 def _operator_owned(session: Session, dataset: str) -> bool:

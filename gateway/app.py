@@ -39,6 +39,9 @@ ROUTERS += (accounts_routes.router, relationships_routes.router, public_objectio
 from gateway.routes import authority as authority_routes  # noqa: E402
 
 ROUTERS += (authority_routes.router,)
+from gateway.routes import risk as risk_routes  # noqa: E402
+
+ROUTERS += (risk_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

@@ -60,6 +60,8 @@ def dp_grant(
             "key_domains": key_domains or {},
         },
     }
+    if mode != "required":  # income's grade requires DP: k-only needs a recorded exception (A2, A35)
+        body["k_only_exceptions"] = {"persons.income": "DP test: the optional mode is exercised on purpose"}
     response = harness.client.post("/api/v1/grants", json=body, headers=tokens["implementer"])
     assert response.status_code == 201, response.text
     return response.json()
@@ -120,7 +122,8 @@ def test_required_grant_releases_all_38_districts_with_noise_intervals_and_spend
     assert len(result["rows"]) == 38  # every district of the public domain, none withheld
     for row in result["rows"]:
         assert row["n_ci_low"] < row["n"] < row["n_ci_high"]
-        assert 0 <= row["avg_income_ci_low"] <= row["avg_income_ci_high"] <= 2_000_000
+        # the demo clamps income to [0, 500000]
+        assert 0 <= row["avg_income_ci_low"] <= row["avg_income_ci_high"] <= 500_000
     assert abs(sum(r["n"] for r in result["rows"]) - 2000) < 38 * 40  # noise scale 6 per district
     state = budget(harness, tokens, grant["id"])
     assert (state["spent"], state["reserved"], state["remaining"]) == (0.5, 0.0, 0.5)
@@ -172,7 +175,7 @@ def test_dry_run_reports_the_epsilon_and_split_without_reserving(setup):
     ).json()
     assert verdict["verdict"] == "allowed", verdict
     assert verdict["dp"]["epsilon"] == 0.8 and [a["epsilon"] for a in verdict["dp"]["split"]] == [0.4, 0.4]
-    assert verdict["dp"]["split"][1]["sensitivity"] == [2_000_000.0]
+    assert verdict["dp"]["split"][1]["sensitivity"] == [500_000.0]  # the demo income bound
     assert verdict["dp"]["budget"]["remaining"] == 2.0 and verdict["dp"]["fits"] is True
     plain = harness.client.post("/api/v1/queries/check", json={"sql": sql}, headers=tokens["operator"]).json()
     assert plain["verdict"] == "allowed" and plain["dp"] is None  # optional: the analyst did not opt in
