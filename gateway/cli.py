@@ -21,7 +21,7 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once).", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata store.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+from gateway.cli_audit import audit_app  # noqa: E402
 from gateway.cli_calendar import calendar_app  # noqa: E402
 from gateway.cli_registry import registry_app  # noqa: E402
 from shuyu.cli import register as register_analyst_commands  # noqa: E402
@@ -164,21 +164,6 @@ def tokens_create(username: str, name: str = "cli", data_dir: DataDir = None) ->
     except DomainError as error:
         _fail(error)
     typer.echo(token)
-
-
-@audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None) -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken link."""
-    from audit.chain import verify
-
-    ctx = _context(data_dir)
-    with ctx.uow() as session:
-        result = verify(session, algorithm_default=ctx.settings.audit.hash_algorithm)
-    if result.ok:
-        typer.echo(f"audit chain intact: {result.checked} events")
-        return
-    typer.secho(f"audit chain BROKEN at event {result.first_broken_seq}: {result.reason}", fg="red", err=True)
-    raise typer.Exit(1)
 
 
 @app.command()
