@@ -31,6 +31,9 @@ ROUTERS += (operation_routes.router,)
 from gateway.routes import calendar as calendar_routes  # noqa: E402
 
 ROUTERS += (calendar_routes.router,)
+from gateway.routes import tokens as token_routes  # noqa: E402
+
+ROUTERS += (token_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
