@@ -1,7 +1,7 @@
 """audit: signed checkpoints of the chain's head (issue 16)
 
-Revision ID: harden_0008
-Revises: calendar_0007
+Revision ID: harden_0011
+Revises: merge_0010
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import common.db
 
-revision = "harden_0008"
-down_revision = "calendar_0007"
+revision = "harden_0011"
+down_revision = "merge_0010"
 branch_labels = None
 depends_on = None
 
