@@ -63,6 +63,8 @@ class RiskSettings(BaseModel):
 
 class AuditSettings(BaseModel):
     hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+    # How often the workers sign the chain's head with the platform key (a checkpoint holders keep).
+    checkpoint_seconds: float = Field(default=3600.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -42,6 +42,9 @@ ROUTERS += (authority_routes.router,)
 from gateway.routes import risk as risk_routes  # noqa: E402
 
 ROUTERS += (risk_routes.router,)
+from gateway.routes import tokens as token_routes  # noqa: E402
+
+ROUTERS += (token_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
