@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from common.clock import Clock
 from common.settings import Settings
-from gateway import docs_pages, errors
+from gateway import docs_pages, errors, openapi
 from gateway.context import AppContext
 from gateway.edge import EdgeGuard
 from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, start_workers:
     app.state.pool = None
     errors.install(app)
     docs_pages.install(app)
+    openapi.install(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(

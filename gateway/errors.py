@@ -40,10 +40,50 @@ def status_for(error: errors.DomainError) -> int:
     return 400
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: RFC 9457 members; a domain error's own details never take these names.
+RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+TITLES = {
+    400: "Bad request",
+    401: "Authentication needed",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Request refused",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+def problem_body(status: int, code: str, message: str, **details) -> dict:
+    """An RFC 9457 problem: ``type`` names the problem (``urn:shuyu:problem:<code>``), ``detail`` says what
+    happened; the extension members keep Shuyu's ``code`` and the checker's ``rule``, ``column``, ``clause``
+    and ``hint`` where they apply.
+
+    >>> problem_body(422, "policy_violation", "income is aggregate-only", rule="aggregate_only")["type"]
+    'urn:shuyu:problem:policy_violation'
+    """
+    extra = {(f"{k}_" if k in RESERVED else k): v for k, v in details.items()}
+    return {
+        "type": f"urn:shuyu:problem:{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": message,
+        "code": code,
+        **extra,
+    }
+
+
 def problem(status: int, code: str, message: str, **details) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
-        {"error": {"code": code, "message": message, **details}}, status_code=status, headers=headers
+        problem_body(status, code, message, **details),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 

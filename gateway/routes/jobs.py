@@ -143,7 +143,18 @@ def _wait(ctx: AppContext, principal: Principal, job_id: str, seconds: float) ->
             ctx.job_settled.wait(min(0.1, max(deadline - time.monotonic(), 0)))
 
 
-@router.post("", response_model=JobPublic, status_code=202)
+@router.post(
+    "",
+    response_model=JobPublic,
+    status_code=202,
+    responses={
+        200: {"model": JobPublic, "description": "the job finished within `wait` seconds"},
+        202: {
+            "description": "accepted: the job is queued or running; follow the `Location` header",
+            "headers": {"Location": {"description": "the job's URL", "schema": {"type": "string"}}},
+        },
+    },
+)
 def submit(
     body: JobCreate,
     ctx: Ctx,
@@ -186,7 +197,8 @@ def submit(
     ctx.job_submitted.set()
     row = _wait(ctx, principal, job_id, wait) if wait else row
     status = 200 if row.state in TERMINAL else 202
-    return JSONResponse(public(row).model_dump(mode="json"), status_code=status)
+    headers = {"Location": f"/api/v1/jobs/{job_id}"}
+    return JSONResponse(public(row).model_dump(mode="json"), status_code=status, headers=headers)
 
 
 @router.get("", response_model=list[JobPublic])
@@ -215,7 +227,36 @@ def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
         return public(row)
 
 
-@router.get("/{job_id}/result")
+RESULT_FORMATS = {
+    200: {
+        "description": "the released result. `json`: `{job_id, columns, rows}` with numbers as JSON numbers; "
+        "`csv`: UTF-8 with a header row, cells that could start a spreadsheet formula escaped; `parquet`: "
+        "the exact released table (types kept, hidden unit columns never present).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["job_id", "columns", "rows"],
+                    "properties": {
+                        "job_id": {"type": "string"},
+                        "columns": {"type": "array", "items": {"type": "string"}},
+                        "rows": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "example": {
+                    "job_id": "…",
+                    "columns": ["district", "n"],
+                    "rows": [{"district": "渝中区", "n": 8123}],
+                },
+            },
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.get("/{job_id}/result", responses=RESULT_FORMATS)
 def result(
     job_id: str,
     ctx: Ctx,

@@ -139,8 +139,8 @@ def test_budget_exceeded_is_409_saying_how_much_is_left_and_no_job_is_created(se
     assert submit(harness, tokens["operator"], COUNT_BY_DISTRICT, {"epsilon": 0.7}).status_code == 202
     refused = submit(harness, tokens["operator"], COUNT_BY_DISTRICT, {"epsilon": 0.5})
     assert refused.status_code == 409
-    error = refused.json()["error"]
-    assert error["code"] == "budget_exceeded" and "0.3 of 1 left" in error["message"]
+    error = refused.json()
+    assert error["code"] == "budget_exceeded" and "0.3 of 1 left" in error["detail"]
     assert error["remaining"] == pytest.approx(0.3)
     assert len(harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json()) == 1
     assert budget(harness, tokens, grant["id"])["reserved"] == 0.7
@@ -189,7 +189,7 @@ def test_required_grant_refuses_what_dp_cannot_answer(setup):
     def refusal(sql):
         response = submit(harness, tokens["operator"], sql)
         assert response.status_code == 422, response.text
-        return response.json()["error"]
+        return response.json()
 
     assert refusal("SELECT age, count(*) FROM persons GROUP BY age")["rule"] == "dp_no_key_domain"
     assert (

@@ -184,8 +184,8 @@ def test_minimum_epsilon_per_query_is_a_clear_4xx(setup):
         "/api/v1/jobs", json={"sql": SQL, "dp": {"epsilon": 1e-6}}, headers=tokens["operator"]
     )
     assert response.status_code == 422, response.text
-    error = response.json()["error"]
-    assert error["rule"] == "dp_epsilon" and "at least 0.01" in error["message"]
+    error = response.json()
+    assert error["rule"] == "dp_epsilon" and "at least 0.01" in error["detail"]
     assert budget(harness, tokens, grant_id)["reserved"] == 0.0
     assert harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json() == []
     # The minimum is the grant's setting; the grant cannot set it below the platform floor or its default.
@@ -209,7 +209,7 @@ def test_query_cap_per_grant_per_period(setup, clock):
         "/api/v1/jobs", json={"sql": SQL, "dp": {"epsilon": 0.1}}, headers=tokens["operator"]
     )
     assert refused.status_code == 409
-    assert "allows 2 DP queries in budget period 2025-01" in refused.json()["error"]["message"]
+    assert "allows 2 DP queries in budget period 2025-01" in refused.json()["detail"]
     assert budget(harness, tokens, grant_id)["queries"] == 2
     clock.advance(days=30)
     spend(harness, tokens, pool, 0.1)  # a new period, a new allowance

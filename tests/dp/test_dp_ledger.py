@@ -172,7 +172,7 @@ def test_fifty_concurrent_dp_jobs_through_the_api_exactly_one_is_accepted(setup)
         responses = list(pool.map(post, range(50)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [202] + [409] * 49, codes
-    assert all(r.json()["error"]["code"] == "budget_exceeded" for r in responses if r.status_code == 409)
+    assert all(r.json()["code"] == "budget_exceeded" for r in responses if r.status_code == 409)
     assert len(harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json()) == 1  # refused: no job
     budget = harness.client.get(f"/api/v1/grants/{grant.id}/budget", headers=tokens["operator"]).json()
     assert (budget["reserved"], budget["remaining"], budget["queries_left_at_default"]) == (1.0, 0.0, 0)

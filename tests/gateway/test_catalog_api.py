@@ -172,7 +172,7 @@ def test_bad_uploads_are_refused_and_leave_nothing(harness, source, case, conten
     before = leftovers(harness)
     response = upload(harness, source, content, filename=filename)
     assert response.status_code == status, (case, response.text)
-    assert response.json()["error"]["message"]
+    assert response.json()["detail"]
     assert leftovers(harness) == before
 
 
@@ -190,7 +190,7 @@ def test_schema_mismatch_with_confirmed_version_is_refused(harness, source):
     harness.client.put("/api/v1/catalog/datasets/residents/tables/people/columns", headers=source, json=[])
     before = leftovers(harness)
     response = upload(harness, source, b"person_id,district\n1,x\n")
-    assert response.status_code == 422 and "removed" in response.json()["error"]["message"]
+    assert response.status_code == 422 and "removed" in response.json()["detail"]
     assert leftovers(harness) == before
 
 
@@ -215,12 +215,12 @@ def test_gbk_csv_and_parquet_uploads(harness, source):
 
 def test_invalid_dataset_fields_name_the_field(harness, source):
     r = harness.client.post("/api/v1/catalog/datasets", json={**DATASET, "name": "Bad Name"}, headers=source)
-    assert r.status_code == 422 and r.json()["error"]["field"] == "name"
+    assert r.status_code == 422 and r.json()["field"] == "name"
     r = harness.client.post(
         "/api/v1/catalog/datasets", json={**DATASET, "open_attribute": "x"}, headers=source
     )
-    assert r.status_code == 422 and r.json()["error"]["field"] == "open_attribute"
+    assert r.status_code == 422 and r.json()["field"] == "open_attribute"
     r = harness.client.post("/api/v1/catalog/datasets", json={"name": "x"}, headers=source)
-    assert r.status_code == 422 and "title" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "title" in r.json()["detail"]
     harness.client.post("/api/v1/catalog/datasets", json=DATASET, headers=source)
     assert harness.client.post("/api/v1/catalog/datasets", json=DATASET, headers=source).status_code == 409

@@ -52,9 +52,9 @@ def test_a2_a35_personal_income_aggregated_without_dp_is_refused_and_nothing_is_
     for dp in ({"mode": "off"}, {"mode": "optional", "epsilon_budget": 5}):
         refused = _create(harness, tokens, org, dp=dp)
         assert refused.status_code == 422, refused.text
-        error = refused.json()["error"]
-        assert error["field"] == "columns" and "persons.income" in error["message"]
-        assert "needs DP" in error["message"] and "exception" in error["hint"]
+        error = refused.json()
+        assert error["field"] == "columns" and "persons.income" in error["detail"]
+        assert "needs DP" in error["detail"] and "exception" in error["hint"]
     assert _count(harness, tokens) == before
     made = _create(harness, tokens, org, dp={"mode": "required", "epsilon_budget": 5})
     assert made.status_code == 201, made.text
@@ -67,9 +67,9 @@ def test_a2_a35_personal_income_aggregated_without_dp_is_refused_and_nothing_is_
 def test_a2_a35_k_only_exception_needs_a_written_justification_and_is_audited_and_listed(world):
     harness, tokens, operator2, org = world
     short = _create(harness, tokens, org, k_only_exceptions={"persons.income": "ok"})
-    assert short.status_code == 422 and "justification" in short.json()["error"]["message"]
+    assert short.status_code == 422 and "justification" in short.json()["detail"]
     stray = _create(harness, tokens, org, k_only_exceptions={"persons.district": WHY})
-    assert stray.status_code == 422 and "needs no k-only exception" in stray.json()["error"]["message"]
+    assert stray.status_code == 422 and "needs no k-only exception" in stray.json()["detail"]
     made = _create(harness, tokens, org, k_only_exceptions={"persons.income": WHY})
     assert made.status_code == 201, made.text
     grant = made.json()
@@ -92,7 +92,7 @@ def test_a2_plain_on_a_pii_tagged_column_is_refused_even_under_dp(world):
     harness, tokens, _, org = world
     columns = {"persons": {**BASE["columns"]["persons"], "phone": "plain"}}
     refused = _create(harness, tokens, org, columns=columns, dp={"mode": "required", "epsilon_budget": 5})
-    assert refused.status_code == 422 and "PII-tagged" in refused.json()["error"]["message"]
+    assert refused.status_code == 422 and "PII-tagged" in refused.json()["detail"]
 
 
 def test_a35_core_columns_are_never_row_level_nor_k_only_and_a_regraded_grant_fails_closed(world):
@@ -107,11 +107,11 @@ def test_a35_core_columns_are_never_row_level_nor_k_only_and_a_regraded_grant_fa
     shown = harness.client.get(f"/api/v1/grants/{made.json()['id']}", headers=tokens["supervisor"]).json()
     assert next(p for p in shown["protection"] if p["column"] == "income")["protection"] == "denied"
     again = _create(harness, tokens, org, k_only_exceptions={"persons.income": WHY})
-    assert again.status_code == 422 and "core" in again.json()["error"]["message"]
+    assert again.status_code == 422 and "core" in again.json()["detail"]
     masked = {"persons": {**BASE["columns"]["persons"], "income": "masked:null"}}
     dp = {"mode": "required", "epsilon_budget": 5}
     row_level = _create(harness, tokens, org, columns=masked, dp=dp, allow_row_level=True)
-    assert row_level.status_code == 422 and "row-level" in row_level.json()["error"]["message"]
+    assert row_level.status_code == 422 and "row-level" in row_level.json()["detail"]
     assert _create(harness, tokens, org, dp=dp).status_code == 201  # aggregate under DP is fine
 
 

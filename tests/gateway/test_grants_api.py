@@ -92,7 +92,7 @@ def test_a16_invalid_terms_are_refused_naming_the_field(world, overrides, field)
     harness, tokens, _, org = world
     response = create(harness, tokens, org, **overrides)
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["field"] == field
+    assert response.json()["field"] == field
     assert harness.client.get("/api/v1/grants", headers=tokens["supervisor"]).json().__len__() == 3
 
 
@@ -116,7 +116,7 @@ def test_a_suspended_grant_refuses_jobs_with_its_reason_and_revocation_is_final(
     )
     assert suspended.json()["status"] == "suspended"
     refused = harness.client.post("/api/v1/jobs", json={"sql": SQL}, headers=operator2)
-    assert refused.status_code == 403 and "suspended: 安全整改" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "suspended: 安全整改" in refused.json()["detail"]
     harness.client.post(
         f"/api/v1/grants/{grant['id']}/resume", json={"reason": "fixed"}, headers=tokens["implementer"]
     )
@@ -129,4 +129,4 @@ def test_a_suspended_grant_refuses_jobs_with_its_reason_and_revocation_is_final(
     again = harness.client.post(
         f"/api/v1/grants/{grant['id']}/resume", json={"reason": "undo"}, headers=tokens["implementer"]
     )
-    assert again.status_code == 409 and again.json()["error"]["current_state"] == "revoked"
+    assert again.status_code == 409 and again.json()["current_state"] == "revoked"

@@ -63,7 +63,7 @@ def test_r11_unverified_account_cannot_apply(harness):
         "open_attribute": "conditional",
     }
     refused = harness.client.post("/api/v1/catalog/datasets", json=body, headers=harness.auth(token))
-    assert refused.status_code == 403 and "real-name" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "real-name" in refused.json()["detail"]
     with harness.ctx.uow() as session:
         identity.verify_real_name(
             session,

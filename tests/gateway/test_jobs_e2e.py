@@ -108,7 +108,7 @@ def test_a_planted_id_number_is_held_for_review_then_released(demo):
     again = harness.client.post(
         f"/api/v1/reviews/{job['id']}/release", json={"reason": "twice"}, headers=tokens["supervisor"]
     )
-    assert again.status_code == 409 and again.json()["error"]["current_state"] == "succeeded"
+    assert again.status_code == 409 and again.json()["current_state"] == "succeeded"
 
 
 def test_rejected_review_leaves_a_failed_job_and_no_result(demo):
@@ -130,7 +130,7 @@ def test_policy_violation_is_422_and_no_job_is_created(demo):
     harness, tokens, pool = demo
     response = submit(harness, tokens["operator"], "SELECT id_card, count(*) FROM persons GROUP BY id_card")
     assert response.status_code == 422
-    error = response.json()["error"]
+    error = response.json()
     assert error["rule"] == "deny_column" and error["column"] == "population.persons.id_card"
     assert harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json() == []
 
@@ -195,7 +195,7 @@ def test_queue_cap_is_a_clear_429(demo):
     assert submit(harness, tokens["operator"], DISTRICT_AVG).status_code == 202
     assert submit(harness, tokens["operator"], DISTRICT_AVG).status_code == 202
     third = submit(harness, tokens["operator"], DISTRICT_AVG)
-    assert third.status_code == 429 and "limit 2" in third.json()["error"]["message"]
+    assert third.status_code == 429 and "limit 2" in third.json()["detail"]
 
 
 def test_per_organization_concurrency_limit(demo, clock):

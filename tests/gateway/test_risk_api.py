@@ -91,10 +91,10 @@ def test_a_suspended_analyst_cannot_submit_or_dry_run_until_lifted_with_a_reason
     again = harness.client.post(f"{url}/suspend", json={"reason": "再次暂停该分析师"}, headers=tokens["supervisor"])
     assert again.status_code == 409
     job = harness.client.post("/api/v1/jobs", json={"sql": COUNT}, headers=tokens["operator"])
-    assert job.status_code == 403 and "suspended" in job.json()["error"]["message"]
-    assert "核查重复查询" in job.json()["error"]["message"]
+    assert job.status_code == 403 and "suspended" in job.json()["detail"]
+    assert "核查重复查询" in job.json()["detail"]
     dry = harness.client.post("/api/v1/queries/check", json={"sql": COUNT}, headers=tokens["operator"])
-    assert dry.status_code == 403 and "suspended" in dry.json()["error"]["message"]
+    assert dry.status_code == 403 and "suspended" in dry.json()["detail"]
     assert harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json() == []  # nothing was queued
     assert harness.client.get(url, headers=tokens["supervisor"]).json()["suspended"] is True
     lifted = harness.client.post(

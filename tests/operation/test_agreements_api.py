@@ -118,7 +118,7 @@ def test_a10_a24_a_filed_agreement_runs_a_real_job_and_termination_refuses_the_n
     )
     response = w.c.post("/api/v1/jobs", json={"sql": DISTRICT_SQL}, headers=w.h["operator"])
     assert response.status_code == 403
-    assert "terminated (breach)" in response.json()["error"]["message"]
+    assert "terminated (breach)" in response.json()["detail"]
     assert not pool.run_once("test-worker")  # nothing was queued
 
 
@@ -131,7 +131,7 @@ def test_a16_term_longer_than_3_years_is_refused(world):
     refused = w.post(
         "agreements", "implementer", {**agreement_terms(start, date(2028, 9, 1)), **base}, expect=422
     )
-    assert refused["error"]["field"] == "term_end" and "A16" in refused["error"]["message"]
+    assert refused["field"] == "term_end" and "A16" in refused["detail"]
     assert w.get("agreements", "implementer") == []  # nothing half-written
     longest = w.post(
         "agreements", "implementer", {**agreement_terms(start, date(2028, 8, 31)), **base}, expect=201
@@ -140,7 +140,7 @@ def test_a16_term_longer_than_3_years_is_refused(world):
     backwards = w.post(
         "agreements", "implementer", {**agreement_terms(start, date(2025, 8, 1)), **base}, expect=422
     )
-    assert backwards["error"]["field"] == "term_end"
+    assert backwards["field"] == "term_end"
 
 
 def test_a17_filing_due_in_5_working_days_across_national_day(world, clock):
@@ -172,7 +172,7 @@ def test_a9_datasets_without_a_valid_certificate_cannot_be_signed_or_filed(harne
     }
     agreement = w.draft_agreement(datasets=("residents", "unregistered"), scope=scope)
     refused = w.post(f"agreements/{agreement['id']}/sign", "implementer", expect=409)
-    assert refused["error"]["datasets"] == ["unregistered"] and "A9" in refused["error"]["message"]
+    assert refused["datasets"] == ["unregistered"] and "A9" in refused["detail"]
     assert w.get(f"agreements/{agreement['id']}", "implementer")["state"] == "draft"
 
 
@@ -284,7 +284,7 @@ def test_a23_a24_termination_revokes_every_grant_at_once(harness, clock):
     assert sorted(g["status"] for g in ended["grants"]) == ["revoked", "revoked"]
     assert {g["status"] for g in w.get(f"agreements/{agreement['id']}/grants", "implementer")} == {"revoked"}
     again = w.post(f"agreements/{agreement['id']}/terminate", "implementer", {"reason": "breach"}, expect=409)
-    assert again["error"]["current_state"] == "terminated"
+    assert again["current_state"] == "terminated"
     w.post(f"/api/v1/grants/{filed['grants'][0]['id']}/resume", "implementer", {"reason": "x"}, expect=409)
 
 
@@ -302,16 +302,16 @@ def test_illegal_agreement_transitions_are_409_with_the_current_state(world):
     w = world
     agreement = w.draft_agreement()
     r = w.post(f"agreements/{agreement['id']}/file", "supervisor", {"reference": "x"}, expect=409)
-    assert r["error"]["current_state"] == "draft"
+    assert r["current_state"] == "draft"
     w.post(f"agreements/{agreement['id']}/sign", "implementer")
     r = w.post(f"agreements/{agreement['id']}/sign", "implementer", expect=409)
-    assert r["error"]["current_state"] == "signed"
+    assert r["current_state"] == "signed"
     r = w.c.put(
         f"{OP}/agreements/{agreement['id']}",
         headers=w.h["implementer"],
         json=agreement_terms(w.today(), date(2026, 9, 1)),
     )
-    assert r.status_code == 409 and r.json()["error"]["current_state"] == "signed"
+    assert r.status_code == 409 and r.json()["current_state"] == "signed"
 
 
 def test_agreement_inputs_are_validated_at_the_edge(world):
@@ -368,7 +368,7 @@ def test_agreement_inputs_are_validated_at_the_edge(world):
     for body, field in cases:
         r = w.c.post(f"{OP}/agreements", json={**base, **body}, headers=w.h["implementer"])
         assert r.status_code == 422, (field, r.text)
-        error = r.json()["error"]
+        error = r.json()
         fields = [error.get("field")] + [f["field"] for f in error.get("fields", [])]
         assert any(f and f.startswith(field) for f in fields), (field, error)
         assert "not a date" not in r.text  # never echoes submitted values

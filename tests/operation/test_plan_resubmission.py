@@ -19,7 +19,7 @@ def test_a10_rejected_plan_is_revised_as_a_new_version_reviewed_afresh(world):
     refused = w.post(
         f"plans/{plan['id']}/conclusion", "implementer", {"conclusion": "feasible", "reason": "x"}, expect=409
     )
-    assert "high" in refused["error"]["message"]
+    assert "high" in refused["detail"]
     w.post(
         f"plans/{plan['id']}/conclusion", "implementer", {"conclusion": "infeasible", "reason": "安全风险高"}
     )

@@ -35,17 +35,17 @@ def test_a10_plan_holds_the_11_contents_with_products_in_two_classes(world):
     missing = plan_content()
     del missing["security_emergency"]
     r = w.post("plans", "implementer", {"name": "x", "mode": "whole", "content": missing}, expect=422)
-    assert r["error"]["fields"][0]["field"] == "content.security_emergency"
+    assert r["fields"][0]["field"] == "content.security_emergency"
     none = plan_content(public_good_products=[], industry_products=[])
     r = w.post("plans", "implementer", {"name": "x", "mode": "whole", "content": none}, expect=422)
-    assert r["error"]["field"] == "content.public_good_products"
+    assert r["field"] == "content.public_good_products"
     r = w.post(
         "plans",
         "implementer",
         {"name": "x", "mode": "whole", "content": plan_content(("nowhere",))},
         expect=422,
     )
-    assert r["error"]["field"] == "scope"
+    assert r["field"] == "scope"
     with w.harness.ctx.uow() as session:
         assert session.scalar(select(func.count()).select_from(PlanRow)) == 1
 
@@ -60,9 +60,9 @@ def test_a4_authorization_modes(world):
         {"name": "x", "mode": "domain", "mode_scope": " ", "content": plan_content()},
         expect=422,
     )
-    assert r["error"]["field"] == "mode_scope"
+    assert r["field"] == "mode_scope"
     r = w.post("plans", "implementer", {"name": "x", "mode": "sector", "content": plan_content()}, expect=422)
-    assert r["error"]["fields"][0]["field"] == "mode"
+    assert r["fields"][0]["field"] == "mode"
 
 
 def test_a10_expert_committee_needs_three_reviews_and_no_compliance_failure(world):
@@ -87,7 +87,7 @@ def test_a10_expert_committee_needs_three_reviews_and_no_compliance_failure(worl
     r = w.post(
         f"plans/{pid}/conclusion", "implementer", {"conclusion": "feasible", "reason": "x"}, expect=409
     )
-    assert "at least 3" in r["error"]["message"]
+    assert "at least 3" in r["detail"]
     w.post(
         f"plans/{pid}/reviews",
         "implementer",
@@ -104,7 +104,7 @@ def test_a10_expert_committee_needs_three_reviews_and_no_compliance_failure(worl
     r = w.post(
         f"plans/{pid}/conclusion", "implementer", {"conclusion": "feasible", "reason": "x"}, expect=409
     )
-    assert "non-compliant" in r["error"]["message"]
+    assert "non-compliant" in r["detail"]
     w.post(f"plans/{pid}/approve", "implementer", {"reference": "x"}, expect=409)  # not reviewed
     back = w.post(f"plans/{pid}/conclusion", "implementer", {"conclusion": "infeasible", "reason": "需修改"})
     assert back["state"] == "draft" and back["conclusion"] == "infeasible"
@@ -117,7 +117,7 @@ def test_a13_an_approved_plan_changes_only_through_review_and_approval_again(wor
     plan = w.approved_plan()
     pid = plan["id"]
     r = w.c.patch(f"{OP}/plans/{pid}", json={"name": "随意修改"}, headers=w.h["implementer"])
-    assert r.status_code == 409 and r.json()["error"]["current_state"] == "approved"
+    assert r.status_code == 409 and r.json()["current_state"] == "approved"
     changed = w.post(
         f"plans/{pid}/changes",
         "implementer",
@@ -151,18 +151,18 @@ def test_a14_a15_operator_selection_records_method_and_capability_checks(world):
     }
     body = {"organization_id": w.orgs["operator"], "method": "invited_tender", "checks": checks}
     r = w.post(f"plans/{draft['id']}/selections", "implementer", body, expect=409)  # plan not approved
-    assert r["error"]["current_state"] == "draft"
+    assert r["current_state"] == "draft"
     plan = w.approved_plan()
     failing = {**body, "checks": {**checks, "data_security": False}}
     r = w.post(f"plans/{plan['id']}/selections", "implementer", failing, expect=409)
-    assert r["error"]["failed_checks"] == ["data_security"]
+    assert r["failed_checks"] == ["data_security"]
     r = w.post(
         f"plans/{plan['id']}/selections",
         "implementer",
         {**body, "organization_id": w.orgs["source"]},
         expect=422,
     )
-    assert r["error"]["field"] == "organization_id"
+    assert r["field"] == "organization_id"
     w.post(f"plans/{plan['id']}/selections", "implementer", {**body, "method": "lottery"}, expect=422)
     selection = w.post(f"plans/{plan['id']}/selections", "implementer", body, expect=201)
     assert selection["method"] == "invited_tender" and all(selection["checks"].values())

@@ -140,7 +140,7 @@ class World:
         end = date.fromisoformat(app["notice_end"])
         set_day(self.clock, end)
         refused = self.step(app["id"], "issue", expect=409)
-        assert refused["error"]["current_state"] == "in_notice"
+        assert refused["current_state"] == "in_notice"
         set_day(self.clock, date.fromordinal(end.toordinal() + 1))
         return self.step(app["id"], "issue")
 

@@ -84,11 +84,11 @@ def test_r18_renewal_window_is_60_days_and_term_at_most_3_years(world, clock):
 
     set_day(clock, date(2028, 1, 16))
     early = renew()
-    assert early.status_code == 409 and "2028-01-17" in early.json()["error"]["message"]
+    assert early.status_code == 409 and "2028-01-17" in early.json()["detail"]
     set_day(clock, date(2028, 1, 17))
     too_long = renew({"valid_to": "2031-03-18"})
-    assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "valid_to"
-    assert "2031-03-17" in too_long.json()["error"]["message"]
+    assert too_long.status_code == 422 and too_long.json()["field"] == "valid_to"
+    assert "2031-03-17" in too_long.json()["detail"]
     renewed = renew()
     assert renewed.status_code == 200, renewed.text
     body = renewed.json()
@@ -106,7 +106,7 @@ def test_r18_not_renewed_in_time_is_cancelled_by_the_sweep_and_announced(world, 
         verdict = service.dataset_registration(session, "residents", date(2028, 3, 18))
     assert not verdict.allowed and verdict.reason == f"certificate {code} expired on 2028-03-17"
     late = world.client.post(f"{PREFIX}/certificates/{code}/renew", json={}, headers=world.source)
-    assert late.status_code == 409 and late.json()["error"]["current_state"] == "expired"
+    assert late.status_code == 409 and late.json()["current_state"] == "expired"
     assert world.client.post(f"{PREFIX}/sweep", headers=world.source).status_code == 403
     swept = world.client.post(f"{PREFIX}/sweep", headers=world.registrar).json()
     assert swept == {"cancelled": [code]}
@@ -167,7 +167,7 @@ def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):
     unregistered = world.client.post("/api/v1/jobs", json=sql, headers=analyst)
     assert (
         unregistered.status_code == 403
-        and "not registered (R8, A9)" in unregistered.json()["error"]["message"]
+        and "not registered (R8, A9)" in unregistered.json()["detail"]
     )
 
     code = world.register()
@@ -180,17 +180,17 @@ def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):
     assert (
         world.client.post(
             f"{PREFIX}/certificates/{code}/revoke", json={"reason": "again"}, headers=world.registrar
-        ).json()["error"]["current_state"]
+        ).json()["current_state"]
         == "revoked"
     )
     refused = world.client.post("/api/v1/jobs", json=sql, headers=analyst)
     assert refused.status_code == 403
-    message = refused.json()["error"]["message"]
+    message = refused.json()["detail"]
     assert f"certificate {code} was revoked on 2025-03-18: false materials" in message
     announcements = world.client.get(f"{PREFIX}/notices").json()["announcements"]
     assert [(a["kind"], a["certificate_code"]) for a in announcements] == [("revocation", code)]
     change = world.apply("change", certificate_code=code, expect=409)
-    assert change["error"]["current_state"] == "revoked"
+    assert change["current_state"] == "revoked"
 
     new_code = world.register()  # re-registration: a new first registration and a new code
     assert new_code != code
@@ -250,7 +250,7 @@ def test_r15_registration_is_free_no_fee_anywhere(world):
     }
     assert not fee_words.search(" ".join(paths))
     with_fee = world.apply("first", fee=100, expect=422)
-    assert with_fee["error"]["field"] == "application.fee"
+    assert with_fee["field"] == "application.fee"
     code = world.register()
     assert not fee_words.search(world.certificate(code)["certificate"]["document"])
 

@@ -69,7 +69,7 @@ def test_r16_acceptance_deadline_is_reported_when_missed(world, clock):
 def test_r16_return_for_completion_then_resubmit(world, clock):
     app = world.apply("first")
     refused = world.step(app["id"], "return", {}, expect=422)
-    assert "reason" in refused["error"]["message"]
+    assert "reason" in refused["detail"]
     returned = world.step(app["id"], "return", {"reason": "the storage field is incomplete"})
     assert returned["state"] == "returned"
     set_day(clock, date(2025, 3, 5))
@@ -93,7 +93,7 @@ def test_r16_objection_upheld_rejects_and_dismissed_resumes_the_notice(world, cl
     paused = world.client.get(f"{PREFIX}/applications/{app['id']}", headers=world.registrar).json()
     assert paused["state"] == "objected"
     set_day(clock, date(2025, 3, 20))  # the original end has passed: issuance still waits
-    assert world.step(app["id"], "issue", expect=409)["error"]["current_state"] == "objected"
+    assert world.step(app["id"], "issue", expect=409)["current_state"] == "objected"
     upheld = world.client.post(
         f"{PREFIX}/objections/{objection['id']}/resolve",
         json={"decision": "upheld", "reason": "another department holds the data"},
@@ -140,7 +140,7 @@ def test_r16_change_correction_and_cancellation_walk_the_procedure(world, clock,
     assert status["registered"] is True  # still registered, but flagged
 
     first_again = world.apply("first", expect=409)
-    assert code in first_again["error"]["message"]
+    assert code in first_again["detail"]
     change = world.apply("change", certificate_code=code)
     issued = world.issue_after_notice(world.through_notice(change["id"]))
     assert issued["certificate_code"] == code
@@ -177,14 +177,14 @@ def test_illegal_transitions_are_409_naming_the_current_state(world):
         ]
         assert error["code"] == "invalid_transition" and error["current_state"] == "submitted"
     world.step(app["id"], "accept")
-    assert world.step(app["id"], "accept", expect=409)["error"]["current_state"] == "accepted"
+    assert world.step(app["id"], "accept", expect=409)["current_state"] == "accepted"
     objection = world.client.post(
         f"{PREFIX}/applications/{app['id']}/objections", json={"reason": "early"}, headers=world.supervisor
     )
-    assert objection.status_code == 409 and objection.json()["error"]["current_state"] == "accepted"
+    assert objection.status_code == 409 and objection.json()["current_state"] == "accepted"
     rejected = world.step(app["id"], "reject", {"reason": "the source is not the holder"})
     assert rejected["state"] == "rejected"
-    assert world.step(app["id"], "accept", expect=409)["error"]["current_state"] == "rejected"
+    assert world.step(app["id"], "accept", expect=409)["current_state"] == "rejected"
     table = world.client.get(f"{PREFIX}/transitions").json()
     assert {"action": "accept", "from": "submitted", "to": "accepted"}.items() <= table[0].items()
 
@@ -205,7 +205,7 @@ def test_roles_on_registry_endpoints(world, harness):
 def test_r11_unverified_account_cannot_apply(world, harness):
     unverified = harness.auth(harness.user("data_source", org="重庆市民政局", verified=False))
     refused = world.apply("first", headers=unverified, expect=403)
-    assert "real-name" in refused["error"]["message"]
+    assert "real-name" in refused["detail"]
 
 
 def test_r9_joint_application_waits_for_every_consent(world, harness):
@@ -219,8 +219,8 @@ def test_r9_joint_application_waits_for_every_consent(world, harness):
         ("重庆市民政局", True),
         ("重庆市统计局", False),
     ]
-    waiting = world.step(app["id"], "accept", expect=409)["error"]
-    assert "consent" in waiting["message"] and waiting["current_state"] == "submitted"
+    waiting = world.step(app["id"], "accept", expect=409)
+    assert "consent" in waiting["detail"] and waiting["current_state"] == "submitted"
     stranger = harness.auth(harness.user("data_source"))
     assert world.step(app["id"], "consent", headers=stranger, expect=403)
     partner = harness.auth(partner_token)
@@ -232,11 +232,11 @@ def test_r9_joint_application_waits_for_every_consent(world, harness):
 
 def test_r13_application_needs_evidence_of_the_current_data(world):
     missing = world.apply("first", evidence_id=None, expect=422)
-    assert missing["error"]["field"] == "evidence_id"
+    assert missing["field"] == "evidence_id"
     stale = world.evidence()
     world.upload("residents", CSV2)
     refused = world.apply("first", evidence_id=stale["id"], expect=409)
-    assert refused["error"]["field"] == "evidence_id" and "no longer matches" in refused["error"]["message"]
+    assert refused["field"] == "evidence_id" and "no longer matches" in refused["detail"]
     fresh = world.evidence()
     assert fresh["sha256"] != stale["sha256"]
     manifest = fresh["manifest"]["tables"][0]
@@ -277,8 +277,8 @@ def test_r12_third_party_evidence_refused_on_conflict_of_interest(world, harness
         )
         assert (
             r.status_code == 403
-            and who in r.json()["error"]["message"]
-            and "R12" in r.json()["error"]["message"]
+            and who in r.json()["detail"]
+            and "R12" in r.json()["detail"]
         )
     entrust = {
         "third_party": "重庆数据存证服务有限公司",
@@ -315,16 +315,16 @@ def test_bad_inputs_are_4xx_naming_the_field_and_write_nothing(world, harness):
     for data, files, field in cases:
         r = post(f"{PREFIX}/applications", data=data, files=files, headers=world.source)
         assert r.status_code == 422, r.text
-        assert r.json()["error"]["field"] == field or r.json()["error"]["field"].startswith(field)
+        assert r.json()["field"] == field or r.json()["field"].startswith(field)
     assert post(f"{PREFIX}/applications", data={"application": "{}"}, headers=world.source).status_code == 422
     empty = world.apply("first", letter=b"", expect=422)
-    assert empty["error"]["field"] == "commitment_letter"
+    assert empty["field"] == "commitment_letter"
     huge = world.apply("first", letter=b"x" * (5 * 1024 * 1024 + 1), expect=422)
-    assert huge["error"]["field"] == "commitment_letter"
+    assert huge["field"] == "commitment_letter"
     bad_content = world.apply("first", content={"name": ""}, expect=422)
-    assert bad_content["error"]["field"].startswith("application.content")
+    assert bad_content["field"].startswith("application.content")
     unknown = world.apply("first", name="nope", evidence_id="0" * 32, expect=404)
-    assert unknown["error"]["field"] == "dataset"
+    assert unknown["field"] == "dataset"
     assert count(ApplicationRow) == 0
     assert (
         world.client.post(f"{PREFIX}/evidence", json={"dataset": "nope"}, headers=world.source).status_code

@@ -15,7 +15,7 @@ def test_r16_anyone_objects_to_a_public_notice_and_the_registrar_resolves_it(har
     c = harness.client
     url = f"{PREFIX}/notices/{app['id']}/objections"
     bad = c.post(url, json=OBJECTION | {"contact": "ring me"})
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "contact"
+    assert bad.status_code == 422 and bad.json()["field"] == "contact"
     filed = c.post(url, json=OBJECTION)  # no token
     assert filed.status_code == 201, filed.text
     objection = filed.json()

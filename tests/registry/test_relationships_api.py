@@ -19,7 +19,7 @@ def test_r13_an_unrelated_third_party_without_entrustment_cannot_evidence(harnes
     world = make_world(harness, clock, date(2026, 3, 2))
     notary = harness.auth(harness.user("third_party", org=NOTARY))
     r = evidence(world, notary)
-    assert r.status_code == 403 and "entrustment" in r.json()["error"]["message"]
+    assert r.status_code == 403 and "entrustment" in r.json()["detail"]
     body = {
         "third_party": NOTARY,
         "reference": "委托合同 2026-07",
@@ -54,7 +54,7 @@ def test_r12_relationships_declared_through_the_api_feed_the_conflict_check(harn
     again = harness.client.post("/api/v1/relationships", json=declare, headers=world.registrar)
     assert again.status_code == 422
     refused = evidence(world, close)
-    assert refused.status_code == 403 and "R12" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "R12" in refused.json()["detail"]
     assert len(harness.client.get("/api/v1/relationships", headers=world.supervisor).json()) == 1
 
 
@@ -80,7 +80,7 @@ def test_r11_registrant_applies_for_an_account_and_the_registrar_verifies_it(har
         ("unified_code", "91350100M000100Y44"),
     ):
         r = c.post("/api/v1/accounts/applications", json=APPLY | {field: bad})
-        assert r.status_code == 422 and r.json()["error"]["field"] == field and bad not in r.text
+        assert r.status_code == 422 and r.json()["field"] == field and bad not in r.text
     r = c.post("/api/v1/accounts/applications", json=APPLY)
     assert r.status_code == 201, r.text
     app = r.json()
