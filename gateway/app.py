@@ -28,6 +28,14 @@ ROUTERS += (registry_routes.router,)
 from gateway.routes import operation as operation_routes  # noqa: E402
 
 ROUTERS += (operation_routes.router,)
+from gateway.routes import calendar as calendar_routes  # noqa: E402
+
+ROUTERS += (calendar_routes.router,)
+from gateway.routes import accounts as accounts_routes  # noqa: E402
+from gateway.routes import public_objections as public_objections_routes  # noqa: E402
+from gateway.routes import relationships as relationships_routes  # noqa: E402
+
+ROUTERS += (accounts_routes.router, relationships_routes.router, public_objections_routes.router)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

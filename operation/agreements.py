@@ -27,10 +27,12 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import workdays
 from common.clock import add_working_days
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from common.grant_terms import DatasetTerms, GrantSpec
 from common.types import CatalogSnapshot, DPMode, DPSettings, Grant, Verdict
+from common.workdays import WorkingCalendar
 from operation import plans
 from operation.store import AgreementRow, AgreementVersionRow, EvaluationRow
 
@@ -178,6 +180,8 @@ class Agreement:
     terminated_on: date | None
     termination_reason: str | None
     termination_detail: str
+    # True while the deadline depends on a year whose official schedule is not loaded (statutory rules only).
+    deadline_provisional: bool = False
 
     def filing_overdue(self, today: date) -> bool:
         return self.state == "signed" and self.filing_due is not None and today > self.filing_due
@@ -203,9 +207,9 @@ def term_limit(start: date) -> date:
     return anniversary - timedelta(days=1)
 
 
-def filing_due(signed_on: date) -> date:
+def filing_due(signed_on: date, calendar: WorkingCalendar | None = None) -> date:
     """Filing is due within 5 PRC working days of signing (A17; holidays and make-up days counted)."""
-    return add_working_days(signed_on, FILING_WORKING_DAYS)
+    return add_working_days(signed_on, FILING_WORKING_DAYS, calendar)
 
 
 def validate_terms(
@@ -325,7 +329,12 @@ def sign(
     state = next_state(row.state, "sign")
     current = load(session, agreement_id)
     require_registration(list(current.scope), registration)
-    row.state, row.signed_on, row.filing_due, row.updated_at = state, today, filing_due(today), now
+    row.state, row.signed_on, row.filing_due, row.updated_at = (
+        state,
+        today,
+        filing_due(today, workdays.of(session)),
+        now,
+    )
     session.flush()
     return load(session, agreement_id)
 
@@ -542,6 +551,8 @@ def load(session: Session, agreement_id: str, version: int | None = None) -> Agr
         terminated_on=row.terminated_on,
         termination_reason=row.termination_reason,
         termination_detail=row.termination_detail,
+        deadline_provisional=row.filing_due is not None
+        and workdays.of(session).is_provisional(row.signed_on or row.filing_due, row.filing_due),
     )
 
 

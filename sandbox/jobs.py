@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -85,6 +86,48 @@ def get(session: Session, job_id: str, *, for_update: bool = False) -> JobRow:
     if row is None:
         raise NotFound("no such job", field="job_id")
     return row
+
+
+class FailureClass(StrEnum):
+    """Coarse cause of a failed job, recorded in its audit event (never the engine text or a data value).
+
+    Supervisors' risk signals count bursts of these per analyst: a data-dependent failure is one bit of
+    information, so repeated ones are what an error-oracle attack looks like.
+    """
+
+    not_runnable = "not_runnable"  # before the engine started: grant unusable, plan unreadable
+    query_error = "query_error"  # the engine refused or failed the query
+    resource_limit = "resource_limit"  # time, memory, CPU, output size or row limits
+    sandbox = "sandbox"  # the sandbox itself failed (setup, crash, killed)
+    gate_rejected = "gate_rejected"  # the output gate refused a malformed result
+    cancelled = "cancelled"
+    internal = "internal"
+
+
+_RESOURCE_KINDS = frozenset(
+    {"timeout", "output_too_large", "too_many_rows", "cpu_limit", "file_size_limit", "memory", "output"}
+)
+_SANDBOX_KINDS = frozenset({"setup", "bad_spec", "crashed", "killed", "worker_lost", "sandbox_error"})
+
+
+def failure_class(error_kind: str | None) -> FailureClass:
+    """Map a runner/worker error kind to its class; unknown kinds are query errors (the engine said no).
+
+    >>> failure_class("timeout").value, failure_class("invalid_job_plan").value, failure_class("Binder").value
+    ('resource_limit', 'not_runnable', 'query_error')
+    """
+    kind = (error_kind or "").lower()
+    if kind in {"not_runnable", "invalid_job_plan"}:
+        return FailureClass.not_runnable
+    if kind in {"cancelled", "gate_rejected"}:
+        return FailureClass(kind)
+    if kind in {"internal_error"}:
+        return FailureClass.internal
+    if kind in _RESOURCE_KINDS or kind.endswith("_limit"):
+        return FailureClass.resource_limit
+    if kind in _SANDBOX_KINDS:
+        return FailureClass.sandbox
+    return FailureClass.query_error
 
 
 def state_of(row: JobRow) -> JobState:
@@ -170,9 +213,9 @@ def request_cancel(session: Session, row: JobRow, now: datetime) -> JobRow:
 def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> list[str]:
     """Fail running jobs whose worker stopped heartbeating (it died or the server restarted)."""
     cutoff = now - stale_after
-    rows = list(
-        session.scalars(select(JobRow).where(JobRow.state == S.running.value, JobRow.heartbeat_at < cutoff))
-    )
+    # SKIP LOCKED: concurrent sweeps (one per pool) never fail, audit and refund the same job twice.
+    query = select(JobRow).where(JobRow.state == S.running.value, JobRow.heartbeat_at < cutoff)
+    rows = list(session.scalars(query.with_for_update(skip_locked=True)))
     for row in rows:
         transition(
             row,
@@ -182,6 +225,12 @@ def fail_stale(session: Session, now: datetime, stale_after: timedelta) -> list[
             error_message="the worker running this job stopped; nothing was released. Submit it again.",
         )
     return [row.id for row in rows]
+
+
+def running_among(session: Session, job_ids: list[str]) -> list[str]:
+    """Which of ``job_ids`` are still running (their scoped copies must stay)."""
+    query = select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.state == S.running.value)
+    return list(session.scalars(query))
 
 
 def list_jobs(session: Session, organization_id: str | None, limit: int = 100) -> list[JobRow]:

@@ -177,6 +177,8 @@ def submit(
             grants=[list(g) for g in checked.grants],
             tables=[".".join(t) for t in checked.tables],
             is_aggregate=checked.is_aggregate,
+            dp=bool(checked.dp),
+            checked_sql=checked.sql,  # what will run, so a supervisor can read it (issue 11)
         )
         job_id = row.id
     ctx.job_submitted.set()

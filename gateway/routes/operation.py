@@ -264,6 +264,7 @@ class AgreementPublic(BaseModel):
     scope: dict[str, dict[str, Any]]
     signed_on: date | None
     filing_due: date | None
+    deadline_provisional: bool = False
     filed_on: date | None
     filing_reference: str
     filing_overdue: bool
@@ -367,6 +368,7 @@ class IssuePublic(BaseModel):
     reported_on: date
     answer_due: date
     overdue: bool
+    deadline_provisional: bool = False
     answer: str
     answered_on: date | None
     outcome: str
@@ -383,6 +385,7 @@ class DisputePublic(BaseModel):
     raised_on: date
     coordination_due: date
     overdue: bool
+    deadline_provisional: bool = False
     outcome: str
     closed_on: date | None
 
@@ -486,6 +489,7 @@ def _agreement(a: agreements.Agreement, today: date) -> AgreementPublic:
         scope={d: s.to_json() for d, s in a.scope.items()},
         signed_on=a.signed_on,
         filing_due=a.filing_due,
+        deadline_provisional=a.deadline_provisional,
         filed_on=a.filed_on,
         filing_reference=a.filing_reference,
         filing_overdue=a.filing_overdue(today),
@@ -566,6 +570,7 @@ def _issue(i: quality.Issue, today: date) -> IssuePublic:
         reported_on=i.reported_on,
         answer_due=i.answer_due,
         overdue=i.overdue(today),
+        deadline_provisional=i.deadline_provisional,
         answer=i.answer,
         answered_on=i.answered_on,
         outcome=i.outcome,
@@ -584,6 +589,7 @@ def _dispute(d: quality.Dispute, today: date) -> DisputePublic:
         raised_on=d.raised_on,
         coordination_due=d.coordination_due,
         overdue=d.overdue(today),
+        deadline_provisional=d.deadline_provisional,
         outcome=d.outcome,
         closed_on=d.closed_on,
     )

@@ -1,4 +1,5 @@
 """The analyst CLI against a live demo, as a user types it (``python -m gateway.cli`` is ``shuyu``)."""
+# ruff: noqa: F811 - pytest fixtures imported from live_server are used as parameters
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import stat
 import subprocess
 import sys
+
+from live_server import live_demo  # noqa: F401 - the module-scoped live demo fixture
 
 DISTRICT_COUNTS = "SELECT district, count(*) AS persons FROM persons GROUP BY district"
 

@@ -1,8 +1,10 @@
 """The Python client against a live demo: check, run, download, typed refusals (issue: analysts' tools)."""
+# ruff: noqa: F811 - pytest fixtures imported from live_server are used as parameters
 
 from __future__ import annotations
 
 import pytest
+from live_server import live_demo  # noqa: F401 - the module-scoped live demo fixture
 
 import shuyu
 from shuyu.errors import AuthError, JobFailed, PolicyRefused
