@@ -36,6 +36,15 @@ from gateway.routes import public_objections as public_objections_routes  # noqa
 from gateway.routes import relationships as relationships_routes  # noqa: E402
 
 ROUTERS += (accounts_routes.router, relationships_routes.router, public_objections_routes.router)
+from gateway.routes import authority as authority_routes  # noqa: E402
+
+ROUTERS += (authority_routes.router,)
+from gateway.routes import risk as risk_routes  # noqa: E402
+
+ROUTERS += (risk_routes.router,)
+from gateway.routes import tokens as token_routes  # noqa: E402
+
+ROUTERS += (token_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:

@@ -29,6 +29,7 @@ from gateway.events import emit
 from gateway.routes.grants import DPConfig, GrantPublic
 from gateway.routes.grants import public as grant_public
 from operation import agreements, annual, plans, products, quality
+from operation import requests as operation_requests
 from policies import grants
 from registry.service import dataset_registration
 from sandbox import jobs as sandbox_jobs
@@ -37,8 +38,10 @@ router = APIRouter(prefix="/api/v1", tags=["operation"])
 OP = "/operation"
 Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.operator)]
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
-Filer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
-Terminator = Annotated[Principal, require(Role.implementer, Role.operator)]
+# The data authority (市数据主管部门) acts through the supervisor role: it accepts or returns filings (A17).
+Filer = Annotated[Principal, require(Role.supervisor)]
+# The operator applies for termination (POST .../termination-requests); the implementer decides (A23).
+Terminator = Implementer
 Participant = Annotated[
     Principal, require(Role.operator, Role.data_source, Role.implementer, Role.supervisor)
 ]
@@ -234,6 +237,8 @@ class AgreementChange(AgreementTerms):
 
 class Filing(Strict):
     reference: ShortText = Field(description="the data authority's filing number")
+    accept_late: bool = Field(default=False, description="accept a filing submitted after the deadline")
+    reason: str = Field(default="", max_length=2000, description="required when accepting late")
 
 
 class Termination(Strict):
@@ -1023,10 +1028,22 @@ def abandon_agreement(agreement_id: str, body: Reason, ctx: Ctx, principal: Impl
 
 @router.post(f"{OP}/agreements/{{agreement_id}}/file", response_model=AgreementResult)
 def file_agreement(agreement_id: str, body: Filing, ctx: Ctx, principal: Filer) -> AgreementResult:
-    """Record the filing (A17); the agreement's grants are created, one per dataset."""
+    """The data authority accepts the filing the implementer submitted (A17); the agreement's grants are
+    created, one per dataset. A filing submitted late is accepted only with ``accept_late`` and a reason."""
     today = ctx.clock.today()
     with ctx.uow() as session:
-        ids, catalog = _catalog_for(session, agreements.load(session, agreement_id).scope)
+        current = agreements.load(session, agreement_id)
+        operation_requests.decide_filing(
+            session,
+            agreement_id,
+            accept=True,
+            accept_late=body.accept_late,
+            reason=body.reason,
+            user_id=principal.user_id,
+            today=today,
+            agreement_state=current.state,
+        )
+        ids, catalog = _catalog_for(session, current.scope)
         agreement, made = agreements.file(
             session,
             agreement_id,
@@ -1119,15 +1136,10 @@ def change_agreement(
 def terminate_agreement(
     agreement_id: str, body: Termination, ctx: Ctx, principal: Terminator
 ) -> AgreementResult:
-    """End the agreement for an A23 reason; every grant of it is revoked at once (A24). An operator may only
-    ask to end its own agreement (reason operator_request)."""
+    """End the agreement for an A23 reason; every grant of it is revoked at once (A24). The operator's own
+    request goes through POST .../termination-requests, decided by the implementer."""
     with ctx.uow() as session:
         current = _visible_agreement(session, principal, agreement_id)
-        if not principal.has_role(Role.implementer) and body.reason != "operator_request":
-            raise Forbidden(
-                "an operator may end its own agreement only by request (reason operator_request)",
-                field="reason",
-            )
         agreement, revoked = agreements.terminate(
             session,
             current.id,
