@@ -25,9 +25,18 @@ ROUTERS = (
     audit.router,
 )
 ROUTERS += (registry_routes.router,)
-from gateway.routes import operation as operation_routes  # noqa: E402
+from gateway.routes import (  # noqa: E402
+    operation_agreements,
+    operation_annual,
+    operation_plans,
+    operation_products,
+    operation_quality,
+)
 
-ROUTERS += (operation_routes.router,)
+ROUTERS += tuple(
+    m.router
+    for m in (operation_plans, operation_agreements, operation_annual, operation_products, operation_quality)
+)
 from gateway.routes import calendar as calendar_routes  # noqa: E402
 
 ROUTERS += (calendar_routes.router,)
