@@ -11,8 +11,18 @@ from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
 from gateway.edge import EdgeGuard
-from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
-from gateway.routes import registry as registry_routes
+from gateway.routes import (
+    audit,
+    catalog,
+    grants,
+    jobs,
+    queries,
+    registry_applications,
+    registry_certificates,
+    registry_evidence,
+    reviews,
+    system,
+)
 from gateway.workers import start_pool
 
 ROUTERS = (
@@ -24,7 +34,7 @@ ROUTERS = (
     reviews.router,
     audit.router,
 )
-ROUTERS += (registry_routes.router,)
+ROUTERS += (registry_evidence.router, registry_applications.router, registry_certificates.router)
 from gateway.routes import (  # noqa: E402
     operation_agreements,
     operation_annual,
