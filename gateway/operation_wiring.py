@@ -72,5 +72,5 @@ def visible_agreement(session: Session, principal: Principal, agreement_id: str)
     raise Forbidden("this agreement belongs to another organization")
 
 
-# The grant operations an agreement materializes its grants with (``operation.agreements.GrantBook``).
+# The grant operations an agreement materializes its grants with (``operation.ports.GrantBook``).
 grant_book = grants
