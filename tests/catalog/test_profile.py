@@ -68,7 +68,7 @@ def test_suggestions_on_planted_values():
     for col in ("bad_id", "bad_uscc", "bad_card", "note", "email", "income", "age"):
         assert s[col].pii_tags == (), col
         assert not s[col].personal and s[col].level is Level.general, col
-    assert s["name"].pii_tags == ("PERSON_NAME",) and s["name"].personal
+    assert s["name"].pii_tags == ("CN_PERSON_NAME", "PERSON_NAME") and s["name"].personal
     assert all(v.level is not Level.core for v in s.values())
 
 
