@@ -443,8 +443,9 @@ def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     paths = generate(Path(tmp), scale=200, seed=1)
-    ...     sorted((d, sorted(t)) for d, t in paths.items())
-    [('enterprises', ['enterprises']), ('population', ['households', 'persons']), ('social_insurance', ['contributions'])]
+    ...     sorted((d, sorted(t)) for d, t in paths.items())  # doctest: +NORMALIZE_WHITESPACE
+    [('enterprises', ['enterprises']), ('population', ['households', 'persons']),
+     ('social_insurance', ['contributions'])]
     """
     if scale < 1:
         raise ValueError("scale must be at least 1")

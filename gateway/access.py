@@ -136,7 +136,8 @@ def _with_dp(
 def reserve_dp(
     session: Session, ctx: AppContext, principal: Principal, checked: CheckedQuery, job_id: str
 ) -> None:
-    """Reserve the job's epsilon in the caller's transaction (the one creating the job); BudgetExceeded if not."""
+    """Reserve the job's epsilon in the caller's transaction (the one creating the job); BudgetExceeded if
+    not."""
     if not checked.dp:
         return
     grant = grants.load(session, str(checked.dp["grant_id"]), int(checked.dp["grant_version"]))
@@ -166,7 +167,8 @@ def reserve_dp(
 def settle_dp(
     session: Session, ctx: AppContext, job_id: str, outcome: str, actor: Principal | None = None
 ) -> None:
-    """Commit (a noisy result left the sandbox host) or refund (nothing was released) the job's reservation."""
+    """Commit (a noisy result left the sandbox host) or refund (nothing was released) the job's
+    reservation."""
     for entry in ledger.settle(session, job_id, outcome, ctx.clock.now()):
         emit(
             session,

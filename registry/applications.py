@@ -232,7 +232,8 @@ def act(
     reason: str = "",
     organization_id: str | None = None,
 ) -> ApplicationView:
-    """accept, return, approve, reject, publish, withdraw — the registrar's steps and the applicant's withdrawal.
+    """accept, return, approve, reject, publish, withdraw — the registrar's steps and the applicant's
+    withdrawal.
 
     ``organization_id`` is the applicant's organization for applicant actions (withdraw)."""
     row = application_row(session, application_id, lock=True)

@@ -30,7 +30,8 @@ def record_evidence(
     actor_id: str,
     now: datetime,
 ) -> EvidenceView:
-    """Keep computed evidence. For ``third_party`` the caller has already run ``evidence.check_third_party``."""
+    """Keep computed evidence. For ``third_party`` the caller has already run
+    ``evidence.check_third_party``."""
     check_subject_type(subject_type)
     if mode not in ("self", "third_party"):
         raise InvalidInput("mode must be self or third_party", field="mode")

@@ -24,7 +24,8 @@ from registry.views import CONTENT_FIELDS
 
 
 def notices(session: Session, today: date) -> dict[str, list[dict]]:
-    """Public: registrations under notice (or paused by an objection), and cancellation/revocation announcements."""
+    """Public: registrations under notice (or paused by an objection), and cancellation/revocation
+    announcements."""
     in_progress, announcements = [], []
     for row in session.scalars(
         select(NoticeRow).order_by(NoticeRow.published_on.desc(), NoticeRow.created_at)
