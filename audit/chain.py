@@ -11,9 +11,9 @@ Canonical encoding: a JSON object with sorted keys, ``separators=(",", ":")``, `
 object (re-parsed from its stored text, so only its meaning counts, not its whitespace).
 
 >>> from datetime import datetime, timezone
->>> print(canonical_bytes(seq=1, id="e1", at=datetime(2025, 1, 2, 2, 0, tzinfo=timezone.utc), actor_user_id=None,
-...     actor_username=None, organization_id=None, kind="k", subject_type="t", subject_id=None,
-...     details={"b": 1, "a": "数"}, prev_hash="0" * 4, algorithm="sha256").decode())
+>>> print(canonical_bytes(seq=1, id="e1", at=datetime(2025, 1, 2, 2, 0, tzinfo=timezone.utc),
+...     actor_user_id=None, actor_username=None, organization_id=None, kind="k", subject_type="t",
+...     subject_id=None, details={"b": 1, "a": "数"}, prev_hash="0" * 4, algorithm="sha256").decode())
 {"actor_user_id":null,"actor_username":null,"algorithm":"sha256","at":"2025-01-02T02:00:00.000000Z","details":{"a":"数","b":1},"id":"e1","kind":"k","organization_id":null,"prev_hash":"0000","seq":1,"subject_id":null,"subject_type":"t","v":1}
 
 Callers pass **ids, counts and rule names only** in ``details`` — never data values, query results, SQL

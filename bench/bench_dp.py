@@ -15,12 +15,12 @@ What is timed, per query (median over ``--reps`` runs after one warm-up):
 * **SmartNoise SQL** (``snsql.from_df``, its pandas engine: the table is loaded into SQLite once, untimed):
   ``reader.execute_df(query)`` (its parser, rewrite with ``max_ids`` bounding and clamping, SQLite, noise).
 
-Equal epsilon: every query spends the same total epsilon in both. Shuyu splits it evenly across its mechanisms;
-SmartNoise charges its per-column epsilon once per measured column, so its per-column epsilon is set to
-``epsilon / cost`` where ``cost`` is ``reader.get_privacy_cost(query)`` at per-column epsilon 1 (delta 1e-5 is
-only needed by SmartNoise's key thresholding, which is off: ``censor_dims: False``; Shuyu releases the public
-domain of keys instead). Both bound contributions to 1 row per person (``max_ids: 1`` / ``max_contributions:
-1``) and clamp income to the catalog bounds [0, 2,000,000].
+Equal epsilon: every query spends the same total epsilon in both. Shuyu splits it evenly across its
+mechanisms; SmartNoise charges its per-column epsilon once per measured column, so its per-column epsilon is
+set to ``epsilon / cost`` where ``cost`` is ``reader.get_privacy_cost(query)`` at per-column epsilon 1 (delta
+1e-5 is only needed by SmartNoise's key thresholding, which is off: ``censor_dims: False``; Shuyu releases the
+public domain of keys instead). Both bound contributions to 1 row per person (``max_ids: 1`` /
+``max_contributions: 1``) and clamp income to the catalog bounds [0, 2,000,000].
 
 Error: mean absolute error against the exact (non-private) answers over every released cell and run.
 """
@@ -49,7 +49,7 @@ QUERIES = {
 INCOME_BOUNDS = (0.0, 2_000_000.0)
 
 
-# ------------------------------------------------------------------------------------------------ SmartNoise side
+# -------------------------------------------------------------------------------------------- SmartNoise side
 
 
 def smartnoise_worker(parquet: str, epsilon: float, reps: int) -> dict:
@@ -110,8 +110,8 @@ def shuyu_side(persons: Path, epsilon: float, reps: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from datetime import date
 
+    from common.reference import PUBLIC_KEY_DOMAINS
     from common.types import CatalogSnapshot, ColumnInfo, ColumnRule, DPMode, DPSettings, Grant, TableInfo
-    from gateway.access import PUBLIC_KEY_DOMAINS
     from policies import dp
     from policies.checker import check
     from sandbox.gate import GatePolicy, gate
@@ -271,7 +271,8 @@ def main() -> None:
         )
     print(
         f"geometric mean speedup {statistics.geometric_mean(speedups):.1f}x (SmartNoise time / Shuyu time); "
-        f"geometric mean MAE ratio {statistics.geometric_mean(ratios):.2f} (Shuyu / SmartNoise, < 1 is better)"
+        f"geometric mean MAE ratio {statistics.geometric_mean(ratios):.2f} "
+        "(Shuyu / SmartNoise, < 1 is better)"
     )
     print(
         "SmartNoise per-column epsilon (total / columns measured): "

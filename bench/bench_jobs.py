@@ -19,13 +19,17 @@ from pathlib import Path
 import duckdb
 
 QUERIES = {
-    "district_avg": "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons GROUP BY district",
-    "street_age_gender": "SELECT street, age, gender, count(*) AS n FROM persons GROUP BY street, age, gender",
-    "join_contributions": "SELECT p.district, count(DISTINCT p.person_id) AS payers, sum(c.base_amount) AS total "
+    "district_avg": "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons "
+    "GROUP BY district",
+    "street_age_gender": "SELECT street, age, gender, count(*) AS n FROM persons "
+    "GROUP BY street, age, gender",
+    "join_contributions": "SELECT p.district, count(DISTINCT p.person_id) AS payers, "
+    "sum(c.base_amount) AS total "
     "FROM persons p JOIN contributions c ON p.person_id = c.person_id GROUP BY p.district",
-    "age_buckets": "SELECT CASE WHEN age < 18 THEN 'minor' WHEN age < 60 THEN 'adult' ELSE 'senior' END AS band, "
-    "count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY band",
-    "industry": "SELECT industry, count(*) AS firms, sum(employees) AS employees FROM enterprises GROUP BY industry",
+    "age_buckets": "SELECT CASE WHEN age < 18 THEN 'minor' WHEN age < 60 THEN 'adult' ELSE 'senior' END "
+    "AS band, count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY band",
+    "industry": "SELECT industry, count(*) AS firms, sum(employees) AS employees FROM enterprises "
+    "GROUP BY industry",
 }
 
 

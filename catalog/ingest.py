@@ -15,9 +15,10 @@ Decisions where the brief was silent:
   most 63 characters: Chinese or digit-leading headers are refused with their position (put the Chinese
   label in the column description instead).
 * CSV types: every column is read as text, then converted only if every non-null value parses losslessly:
-  BIGINT (no leading zero, fewer than 16 digits; a column of only 11-digit mobile numbers stays text), DOUBLE (same digit rules), BOOLEAN (true/false), DATE
-  (``YYYY-MM-DD``), TIMESTAMP (``YYYY-MM-DD[ T]HH:MM:SS[.ffffff]``). No surrounding spaces are tolerated
-  for conversion, so ``' 12'`` stays text.
+  BIGINT (no leading zero, fewer than 16 digits; a column of only 11-digit mobile numbers stays text),
+  DOUBLE (same digit rules), BOOLEAN (true/false), DATE (``YYYY-MM-DD``), TIMESTAMP
+  (``YYYY-MM-DD[ T]HH:MM:SS[.ffffff]``). No surrounding spaces are tolerated for conversion, so ``' 12'``
+  stays text.
 * Parquet keeps its declared types; decimals become DOUBLE, large strings/dictionaries become VARCHAR,
   nested and binary columns are refused.
 """
@@ -317,10 +318,10 @@ _NAME_OK = re.compile(r"^[a-z_][a-z0-9_]*$")
 def normalise_column_name(raw: str) -> str | None:
     """Lower-case snake identifier for a header cell, or ``None`` when it cannot be one.
 
-    >>> normalise_column_name(" Person ID "), normalise_column_name("Income (CNY)"), normalise_column_name("a-b.c")
-    ('person_id', 'income_cny', 'a_b_c')
-    >>> normalise_column_name("姓名") is None, normalise_column_name("2020") is None, normalise_column_name("") is None
-    (True, True, True)
+    >>> [normalise_column_name(h) for h in (" Person ID ", "Income (CNY)", "a-b.c")]
+    ['person_id', 'income_cny', 'a_b_c']
+    >>> [normalise_column_name(h) is None for h in ("姓名", "2020", "")]
+    [True, True, True]
     """
     name = unicodedata.normalize("NFKC", raw or "").strip().lower()
     name = re.sub(r"[\s\-./:()\[\]{}#%&+,;'\"|\\]+", "_", name).strip("_")
@@ -419,8 +420,10 @@ def check_compatible(previous: Sequence[ColumnInfo], new: Sequence[ColumnInfo]) 
     >>> a, b = ColumnInfo("x", "BIGINT"), ColumnInfo("y", "VARCHAR")
     >>> check_compatible([a, b], [b, a])
     >>> check_compatible([a, b], [ColumnInfo("x", "DOUBLE"), ColumnInfo("z", "DATE")])
+    ... # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
-    common.errors.InvalidInput: schema differs from the previous version: added z; removed y; changed type x (BIGINT -> DOUBLE)
+    common.errors.InvalidInput: schema differs from the previous version: added z; removed y;
+        changed type x (BIGINT -> DOUBLE)
     """
     old = {c.name.lower(): c.type.upper() for c in previous}
     cur = {c.name.lower(): c.type.upper() for c in new}

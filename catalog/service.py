@@ -1,6 +1,7 @@
 """Catalog operations over a Session. The caller (gateway) owns the transaction and the audit event.
 
-Public views carry metadata only — names, types, classifications, declared bounds — never data values (R7, A26).
+Public views carry metadata only — names, types, classifications, declared bounds — never data values
+(R7, A26).
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.reference import CHONGQING_DISTRICTS as DISTRICTS
+
 __all__ = ["DISTRICTS", "INCOME_MAX", "MIN_DISTRICT_SHARE", "REFERENCE_DATE", "generate"]
 
 REFERENCE_DATE = date(2025, 1, 1)
@@ -46,47 +48,6 @@ _USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
 _PARQUET = {"compression": "zstd", "use_dictionary": True}
 
-# (name, area code, 2020 census population in 10k, street stem)
-DISTRICTS: tuple[tuple[str, str, float], ...] = (
-    ("万州区", "500101", 156),
-    ("涪陵区", "500102", 111),
-    ("渝中区", "500103", 59),
-    ("大渡口区", "500104", 42),
-    ("江北区", "500105", 93),
-    ("沙坪坝区", "500106", 148),
-    ("九龙坡区", "500107", 153),
-    ("南岸区", "500108", 119),
-    ("北碚区", "500109", 83),
-    ("綦江区", "500110", 102),
-    ("大足区", "500111", 83),
-    ("渝北区", "500112", 219),
-    ("巴南区", "500113", 118),
-    ("黔江区", "500114", 49),
-    ("长寿区", "500115", 69),
-    ("江津区", "500116", 136),
-    ("合川区", "500117", 124),
-    ("永川区", "500118", 114),
-    ("南川区", "500119", 57),
-    ("璧山区", "500120", 76),
-    ("铜梁区", "500151", 69),
-    ("潼南区", "500152", 69),
-    ("荣昌区", "500153", 67),
-    ("开州区", "500154", 120),
-    ("梁平区", "500155", 65),
-    ("武隆区", "500156", 36),
-    ("城口县", "500229", 20),
-    ("丰都县", "500230", 56),
-    ("垫江县", "500231", 65),
-    ("忠县", "500233", 72),
-    ("云阳县", "500235", 93),
-    ("奉节县", "500236", 74),
-    ("巫山县", "500237", 46),
-    ("巫溪县", "500238", 39),
-    ("石柱土家族自治县", "500240", 39),
-    ("秀山土家族苗族自治县", "500241", 50),
-    ("酉阳土家族苗族自治县", "500242", 61),
-    ("彭水苗族土家族自治县", "500243", 50),
-)
 _STREET_WORDS = (
     "城东",
     "城西",
@@ -482,8 +443,9 @@ def generate(out_dir: Path, scale: int = 100_000, seed: int = 20241120) -> dict[
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     paths = generate(Path(tmp), scale=200, seed=1)
-    ...     sorted((d, sorted(t)) for d, t in paths.items())
-    [('enterprises', ['enterprises']), ('population', ['households', 'persons']), ('social_insurance', ['contributions'])]
+    ...     sorted((d, sorted(t)) for d, t in paths.items())  # doctest: +NORMALIZE_WHITESPACE
+    [('enterprises', ['enterprises']), ('population', ['households', 'persons']),
+     ('social_insurance', ['contributions'])]
     """
     if scale < 1:
         raise ValueError("scale must be at least 1")

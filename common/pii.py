@@ -417,8 +417,9 @@ class PiiFinding:
 def scan_text(text: str) -> list[PiiFinding]:
     """Find PRC identifiers in ``text``; returns offsets only, sorted by position.
 
-    >>> scan_text("手机+86 13800138000，身份证11010519491231002X")
-    [PiiFinding(entity='CN_MOBILE', start=2, end=17, score=0.6), PiiFinding(entity='CN_RESIDENT_ID', start=21, end=39, score=1.0)]
+    >>> scan_text("手机+86 13800138000，身份证11010519491231002X")  # doctest: +NORMALIZE_WHITESPACE
+    [PiiFinding(entity='CN_MOBILE', start=2, end=17, score=0.6),
+     PiiFinding(entity='CN_RESIDENT_ID', start=21, end=39, score=1.0)]
     >>> scan_text("2024年合计 1234567.89 元")
     []
     """

@@ -211,7 +211,7 @@ class DPSettings:
 
 @dataclass(frozen=True)
 class Grant:
-    """What one operator organization may do with one dataset, column by column (DESIGN.md §3)."""
+    """What one operator organization may do with one dataset, column by column (``policies.grants``)."""
 
     id: str
     version: int

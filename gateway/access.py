@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
-from catalog.synthetic import DISTRICTS
 from common.errors import Forbidden, PolicyViolation
+from common.reference import PUBLIC_KEY_DOMAINS
 from common.types import CatalogSnapshot, CheckedQuery, Grant, Principal, Verdict
 from gateway import identity
 from gateway.context import AppContext
@@ -26,6 +25,7 @@ from policies import dp as dp_planner
 from policies import grants, ledger
 from policies.checker import check
 from registry.service import dataset_registration
+from sandbox import jobs as sandbox_jobs
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,6 @@ def check_query(
 
 # ------------------------------------------------------------------------------------------------ DP
 
-# Keys that are public knowledge, so a DP GROUP BY on these columns may release them without the grant
-# declaring them: Chongqing's 38 district-level divisions and the two recorded genders (demo catalog).
-PUBLIC_KEY_DOMAINS: Mapping[str, tuple[str, ...]] = {
-    "district": tuple(d[0] for d in DISTRICTS),
-    "gender": ("女", "男"),
-}
-
 
 def public_key_domains(catalog: CatalogSnapshot) -> dict[str, tuple[str, ...]]:
     return {
@@ -143,7 +136,8 @@ def _with_dp(
 def reserve_dp(
     session: Session, ctx: AppContext, principal: Principal, checked: CheckedQuery, job_id: str
 ) -> None:
-    """Reserve the job's epsilon in the caller's transaction (the one creating the job); BudgetExceeded if not."""
+    """Reserve the job's epsilon in the caller's transaction (the one creating the job); BudgetExceeded if
+    not."""
     if not checked.dp:
         return
     grant = grants.load(session, str(checked.dp["grant_id"]), int(checked.dp["grant_version"]))
@@ -173,7 +167,8 @@ def reserve_dp(
 def settle_dp(
     session: Session, ctx: AppContext, job_id: str, outcome: str, actor: Principal | None = None
 ) -> None:
-    """Commit (a noisy result left the sandbox host) or refund (nothing was released) the job's reservation."""
+    """Commit (a noisy result left the sandbox host) or refund (nothing was released) the job's
+    reservation."""
     for entry in ledger.settle(session, job_id, outcome, ctx.clock.now()):
         emit(
             session,
@@ -192,15 +187,10 @@ def settle_dp(
 def _reconcile(session: Session, ctx: AppContext, grant: Grant) -> None:
     """Refund reservations of jobs that ended without releasing anything by a path that did not settle them
     (e.g. a worker that died: the sweep fails its job)."""
-    from sandbox.store import JobRow
-
     held = ledger.reserved_job_ids(session, [grant.id])
     if not held:
         return
-    ended = session.scalars(
-        select(JobRow.id).where(JobRow.id.in_(held), JobRow.state.in_(("failed", "cancelled")))
-    )
-    for job_id in list(ended):
+    for job_id in sandbox_jobs.ended_among(session, held):
         settle_dp(session, ctx, job_id, ledger.REFUNDED)
 
 

@@ -11,8 +11,18 @@ from common.settings import Settings
 from gateway import docs_pages, errors, openapi
 from gateway.context import AppContext
 from gateway.edge import EdgeGuard
-from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
-from gateway.routes import registry as registry_routes
+from gateway.routes import (
+    audit,
+    catalog,
+    grants,
+    jobs,
+    queries,
+    registry_applications,
+    registry_certificates,
+    registry_evidence,
+    reviews,
+    system,
+)
 from gateway.workers import start_pool
 
 ROUTERS = (
@@ -24,10 +34,19 @@ ROUTERS = (
     reviews.router,
     audit.router,
 )
-ROUTERS += (registry_routes.router,)
-from gateway.routes import operation as operation_routes  # noqa: E402
+ROUTERS += (registry_evidence.router, registry_applications.router, registry_certificates.router)
+from gateway.routes import (  # noqa: E402
+    operation_agreements,
+    operation_annual,
+    operation_plans,
+    operation_products,
+    operation_quality,
+)
 
-ROUTERS += (operation_routes.router,)
+ROUTERS += tuple(
+    m.router
+    for m in (operation_plans, operation_agreements, operation_annual, operation_products, operation_quality)
+)
 from gateway.routes import calendar as calendar_routes  # noqa: E402
 
 ROUTERS += (calendar_routes.router,)

@@ -28,7 +28,7 @@ def _context(data_dir: Path | None):
 @registry_app.command("sweep")
 def sweep(data_dir: DataDir = None) -> None:
     """Cancel certificates not renewed before expiry and publish cancellation notices (R18)."""
-    from gateway.routes.registry import sweep_and_audit
+    from gateway.registry_wiring import sweep_and_audit
 
     ctx = _context(data_dir)
     try:

@@ -19,9 +19,8 @@ from common.types import Principal
 from gateway import identity
 from gateway.context import AppContext
 from gateway.events import emit
-from gateway.routes.operation import registration_of
+from gateway.operation_wiring import grant_book, registration_of
 from operation import agreements, plans
-from policies import grants
 
 EXPERTS = (
     ("张明", "重庆大学 数据法学研究中心"),
@@ -200,7 +199,7 @@ def create_demo_agreement(
             selection_id=selection.id,
             terms=terms,
             catalog=catalog,
-            grants=grants,
+            grants=grant_book,
             actor_id=actor.user_id,
             now=now,
         )
@@ -233,7 +232,7 @@ def create_demo_agreement(
             registration=registration,
             dataset_ids=ids,
             catalog=catalog,
-            grants=grants,
+            grants=grant_book,
             actor_id=actor.user_id,
             today=today,
             now=now,

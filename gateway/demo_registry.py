@@ -18,7 +18,7 @@ from common.types import OrgKind, Principal
 from gateway import identity
 from gateway.context import AppContext
 from gateway.events import emit
-from gateway.routes.registry import current_evidence
+from gateway.registry_wiring import current_evidence
 from registry import certificates, deadlines, service
 
 LETTER = (

@@ -21,11 +21,11 @@ from datetime import timedelta
 
 from common.errors import SandboxUnavailable
 from gateway.access import settle_dp
+from gateway.checkpointing import sign_checkpoint
 from gateway.context import AppContext
 from gateway.events import emit
 from gateway.execution import execute, fail_unexpected
-from gateway.routes.audit import sign_checkpoint
-from gateway.routes.registry import sweep_and_audit
+from gateway.registry_wiring import sweep_and_audit
 from sandbox import jobs
 from sandbox.runner import make_runner
 

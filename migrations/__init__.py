@@ -1,7 +1,8 @@
 """Alembic migrations: the only way the schema changes.
 
 Each room adds its tables in its own revision after the shared base (identity, audit, catalog, grants), so
-the history may have several heads; ``upgrade(url)`` runs ``alembic upgrade heads`` programmatically (used by the CLI, the demo and tests);
+the history may have several heads; ``upgrade(url)`` runs ``alembic upgrade heads`` programmatically (used
+by the CLI, the demo and tests);
 ``alembic -c migrations/alembic.ini upgrade heads`` with ``SHUYU_DATABASE_URL`` set does the same by hand.
 """
 

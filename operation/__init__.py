@@ -2,5 +2,5 @@
 products and their business entities, quality issues and disputes, annual reports and evaluations.
 
 Agreements are the only source of grants, but grants belong to ``policies``: an agreement is handed the grant
-operations it needs (``operation.agreements.GrantBook``) by its caller, so this room never imports another.
+operations it needs (``operation.ports.GrantBook``) by its caller, so this room never imports another.
 """

@@ -9,11 +9,11 @@ per column), for a term of at most 3 years, with the 12 contents of A16. States 
 
 Signing starts the filing deadline: 5 PRC working days (A17); signed agreements past it are *overdue* and
 listed for supervisors. Filing **materializes** one grant per dataset through the caller's ``GrantBook``
-(the gateway passes ``policies.grants``; each grant is tagged with the agreement id); a change writes the next
-grant versions, adds grants for new datasets and revokes grants for dropped ones. Every dataset must hold a valid
-registration certificate when signing, filing and changing (A9): the caller passes the registry's verdict as
-``registration(dataset) -> Verdict``, so this module never imports the registry or ``policies``.
-The operator organization is fixed at creation: nothing here changes it (A18).
+(``operation.ports``; the gateway passes ``policies.grants``; each grant is tagged with the agreement id); a
+change writes the next grant versions, adds grants for new datasets and revokes grants for dropped ones. Every
+dataset must hold a valid registration certificate when signing, filing and changing (A9): the caller passes
+the registry's verdict as ``registration(dataset) -> Verdict``, so this module never imports the registry or
+``policies``. The operator organization is fixed at creation: nothing here changes it (A18).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 from common import workdays
 from common.clock import add_working_days
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from common.grant_terms import DatasetTerms, GrantSpec
+from common.grant_terms import DatasetTerms
 from common.types import CatalogSnapshot, DPMode, DPSettings, Grant, Verdict
 from common.workdays import WorkingCalendar
 from operation import plans
+from operation.ports import GrantBook
 from operation.store import AgreementRow, AgreementVersionRow, EvaluationRow
 
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
@@ -69,46 +70,6 @@ TEXT_CONTENTS = (
     "dispute_resolution",
     "change_termination",
 )
-
-
-class GrantBook(Protocol):
-    """The grant operations an agreement needs, handed in by the caller (the gateway passes
-    ``policies.grants``). Grants live in ``policies``; rooms never import each other, so this room names only
-    what it calls."""
-
-    def validate(self, spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> object: ...
-
-    def create(
-        self,
-        session: Session,
-        *,
-        organization_id: str,
-        dataset_id: str,
-        dataset: str,
-        spec: GrantSpec,
-        catalog: CatalogSnapshot,
-        actor_id: str,
-        now: datetime,
-        agreement_id: str | None = None,
-    ) -> Grant: ...
-
-    def change(
-        self,
-        session: Session,
-        grant_id: str,
-        spec: GrantSpec,
-        *,
-        catalog: CatalogSnapshot,
-        actor_id: str,
-        reason: str,
-        now: datetime,
-    ) -> Grant: ...
-
-    def set_status(
-        self, session: Session, grant_id: str, status: str, reason: str, now: datetime
-    ) -> Grant: ...
-
-    def of_agreement(self, session: Session, agreement_id: str) -> list[Grant]: ...
 
 
 @dataclass(frozen=True)

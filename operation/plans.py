@@ -40,7 +40,8 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "approved": {"major_change": "in_review"},
     "rejected": {},
 }
-# The 11 contents of A10 (text fields; the data scope and product list are structured, see ``validate_content``).
+# The 11 contents of A10 (text fields; the data scope and product list are structured, see
+# ``validate_content``).
 TEXT_CONTENTS = (
     "necessity_feasibility",
     "operator_conditions",
@@ -328,7 +329,8 @@ def conclude(session: Session, plan_id: str, *, conclusion: str, reason: str, no
     """The expert committee's conclusion on the version under review.
 
     ``feasible`` needs at least ``MIN_REVIEWS`` reviews, no compliance failure, no high security risk, and a
-    majority finding it feasible. ``infeasible`` returns a first draft for revision, or refuses a major change.
+    majority finding it feasible. ``infeasible`` returns a first draft for revision, or refuses a major
+    change.
     """
     row = _row(session, plan_id)
     if conclusion not in ("feasible", "infeasible"):
@@ -478,7 +480,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-# --- operator selection (A14-A15) ----------------------------------------------------------------------------
+# --- operator selection (A14-A15) ---------------------------------------------------------------------------
 
 
 def select_operator(

@@ -3,8 +3,8 @@
 A product names its source jobs (lineage: each job's audit events), its kind (A3) and its class (A10): public
 governance / public good products are free or conditionally free; industry development products carry a
 government-guided price computed as permitted cost + reasonable return, both recorded (A29). Business entities
-(经营主体) re-develop listed products; the operator that delivered a product, and organizations affiliated with
-it, may not (A21). States (``TRANSITIONS``): listed ──withdraw──> withdrawn.
+(经营主体) re-develop listed products; the operator that delivered a product, and organizations affiliated
+with it, may not (A21). States (``TRANSITIONS``): listed ──withdraw──> withdrawn.
 """
 
 from __future__ import annotations

@@ -117,7 +117,8 @@ def report(
     today: date,
     now: datetime,
 ) -> Issue:
-    """The caller has resolved ``dataset``/``table``/``column`` against the catalog and its source department."""
+    """The caller has resolved ``dataset``/``table``/``column`` against the catalog and its source
+    department."""
     if category not in CATEGORIES:
         raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     if column is not None and table is None:
@@ -328,7 +329,8 @@ def dispute(session: Session, dispute_id: str) -> Dispute:
 def list_issues(
     session: Session, *, organization_id: str | None = None, overdue_on: date | None = None
 ) -> list[Issue]:
-    """Issues the organization reported or must answer (all, if None); only overdue ones with ``overdue_on``."""
+    """Issues the organization reported or must answer (all, if None); only overdue ones with
+    ``overdue_on``."""
     query = select(QualityIssueRow.id).order_by(QualityIssueRow.reported_on, QualityIssueRow.created_at)
     if organization_id is not None:
         query = query.where(

@@ -3,8 +3,8 @@ operating agreements and their versions, products, business entities, quality is
 reports and evaluations.
 
 Structured contents (the 11 plan contents of A10, the 12 agreement contents of A16, the data scope) are JSON
-text, like the grant rules. Money is kept in fen (integer hundredths of a yuan), never floats. Source jobs of a
-product are job ids without a foreign key (the jobs table belongs to the sandbox room).
+text, like the grant rules. Money is kept in fen (integer hundredths of a yuan), never floats. Source jobs of
+a product are job ids without a foreign key (the jobs table belongs to the sandbox room).
 """
 
 from __future__ import annotations

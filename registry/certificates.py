@@ -59,7 +59,7 @@ def code_is_valid(code: str) -> bool:
     return _check_char(_digits(year, letter, serial)) == check
 
 
-# --- signing key ---------------------------------------------------------------------------------------------
+# --- signing key --------------------------------------------------------------------------------------------
 
 
 def key_path(settings: Settings) -> Path:
@@ -67,7 +67,8 @@ def key_path(settings: Settings) -> Path:
 
 
 def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The registration institution's signing key, created on first use (mode 0600) under the data directory."""
+    """The registration institution's signing key, created on first use (mode 0600) under the data
+    directory."""
     path = key_path(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def verify(public: Ed25519PublicKey, document: str, signature_hex: str) -> bool:
     return True
 
 
-# --- QR code -------------------------------------------------------------------------------------------------
+# --- QR code ------------------------------------------------------------------------------------------------
 
 
 def qr_svg(url: str) -> bytes:

@@ -149,7 +149,8 @@ class CertificateRow(Base):
 
 
 class NoticeRow(Base):
-    """Public notices: registrations under public notice, and announcements of cancellations and revocations."""
+    """Public notices: registrations under public notice, and announcements of cancellations and
+    revocations."""
 
     __tablename__ = "registry_notices"
 

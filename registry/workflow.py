@@ -1,4 +1,4 @@
-"""The registration procedure as data: a table of allowed transitions (R16, DESIGN.md §5).
+"""The registration procedure as data: a table of allowed transitions (R16).
 
 application → acceptance (or return for completion) → review (approve / reject) → public notice →
 certificate issued; objections during the notice pause it until the registrar resolves them.

@@ -1,4 +1,4 @@
-"""Docker backend (DESIGN.md §4, layer 2): one locked-down container per job.
+"""Docker backend (defence layer 2, docs/architecture.md): one locked-down container per job.
 
 ``container_spec`` is pure (unit-tested without an engine): ``network_mode=none``, read-only root, a noexec
 tmpfs at /tmp, ``cap_drop=ALL``, ``no-new-privileges``, pids/memory/cpu limits, user nobody, the scoped data
@@ -8,7 +8,6 @@ the spec and the Arrow result (a container's log stream would mangle binary Arro
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -18,12 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.ipc
-
 from common.errors import SandboxUnavailable
 from common.settings import SandboxSettings
-from sandbox.runner import (
+from sandbox.contract import (
     BASE_ENV,
     DATA_DEST,
     POLL_SECONDS,
@@ -32,7 +28,8 @@ from sandbox.runner import (
     WORKER_SOURCE,
     RunOutcome,
     RunSpec,
-    _worker_lines,
+    finish,
+    job_payload,
     tmpfs_mb,
 )
 
@@ -103,23 +100,7 @@ class DockerRunner:
         }
 
     def job_payload(self, spec: RunSpec) -> bytes:
-        root = Path(spec.scoped.root).resolve()
-        tables = [
-            [d, t, f"{DATA_DEST}/{Path(p).resolve().relative_to(root).as_posix()}"]
-            for (d, t), p in sorted(spec.scoped.tables.items())
-        ]
-        return json.dumps(
-            {
-                "sql": spec.sql,
-                "tables": tables,
-                "memory_mb": spec.memory_mb,
-                "threads": spec.threads,
-                "max_temp_mb": spec.max_temp_mb,
-                "max_rows": spec.max_output_rows,
-                "data_dir": DATA_DEST,
-                "temp_dir": "/tmp/duckdb",
-            }
-        ).encode()
+        return job_payload(spec, DATA_DEST, "/tmp/duckdb")
 
     # -- engine ------------------------------------------------------------------------------------------
     def client(self):
@@ -187,35 +168,24 @@ class DockerRunner:
         start: float,
         oom: bool = False,
     ) -> RunOutcome:
-        wall_ms = (time.monotonic() - start) * 1000
-        structured, peak = _worker_lines(err)
+        failed = None if code == 0 else "killed" if code in (137, -9) else "crashed"
+        return finish(
+            spec,
+            box="container",
+            start=start,
+            stopped=reason,
+            stderr=err,
+            limit_failure=("memory", "out of memory: the container exceeded its memory limit")
+            if oom
+            else None,
+            exit_failure=(failed, f"the container exited with status {code}") if failed else None,
+            result=lambda: _read_capped(result, spec.max_output_bytes + 1),
+        )
 
-        def fail(kind: str, message: str) -> RunOutcome:
-            return RunOutcome(False, None, kind, message, wall_ms, peak)
 
-        if reason == "cancelled":
-            return fail("cancelled", "the job was cancelled and its container killed")
-        if reason == "timeout":
-            return fail("timeout", f"the query exceeded the {spec.wall_seconds:g} s time limit")
-        if reason == "output_too_large":
-            return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
-        if oom:
-            return fail("memory", "out of memory: the container exceeded its memory limit")
-        if structured is not None:
-            return fail(*structured)
-        if code != 0:
-            return fail(
-                "killed" if code in (137, -9) else "crashed", f"the container exited with status {code}"
-            )
-        try:
-            if result.stat().st_size > spec.max_output_bytes:
-                return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
-            table = pa.ipc.open_stream(result.read_bytes()).read_all()
-        except (pa.ArrowInvalid, OSError, ValueError):
-            return fail("crashed", "the container returned an invalid result stream")
-        if table.num_rows > spec.max_output_rows:
-            return fail("too_many_rows", f"the result has more than {spec.max_output_rows} rows")
-        return RunOutcome(True, table, None, None, wall_ms, peak)
+def _read_capped(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(limit)
 
 
 def _safe_name(job_id: str) -> str:

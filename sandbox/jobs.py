@@ -233,6 +233,12 @@ def running_among(session: Session, job_ids: list[str]) -> list[str]:
     return list(session.scalars(query))
 
 
+def ended_among(session: Session, job_ids: list[str]) -> list[str]:
+    """Which of ``job_ids`` ended without a result (failed or cancelled): nothing of theirs was released."""
+    ended = (S.failed.value, S.cancelled.value)
+    return list(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.state.in_(ended))))
+
+
 def list_jobs(session: Session, organization_id: str | None, limit: int = 100) -> list[JobRow]:
     query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
     if organization_id is not None:

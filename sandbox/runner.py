@@ -1,4 +1,4 @@
-"""Runner interface and the local process backend (bubblewrap) — DESIGN.md §4, layer 2.
+"""The local process backend (bubblewrap), defence layer 2 of docs/architecture.md.
 
 Every job runs ``sandbox/worker.py`` in a FRESH bubblewrap sandbox: all namespaces unshared (no network),
 a read-only root built from nothing but the Python runtime, the duckdb/pyarrow/numpy packages, the system
@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import io
-import json
 import logging
 import math
 import os
@@ -32,85 +31,33 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import pyarrow as pa
-import pyarrow.ipc
 
 from common.errors import SandboxError, SandboxUnavailable
 from common.settings import SandboxSettings
-from sandbox.scope import ScopedData
+from sandbox.contract import (
+    BASE_ENV,
+    DATA_DEST,
+    POLL_SECONDS,
+    STDERR_CAP,
+    TEMP_DEST,
+    WORKER_DEST,
+    WORKER_SOURCE,
+    Runner,
+    RunOutcome,
+    RunSpec,
+    finish,
+    job_payload,
+    tmpfs_mb,
+    worker_lines,
+)
 
 log = logging.getLogger(__name__)
 
-WORKER_SOURCE = Path(__file__).resolve().with_name("worker.py")
-WORKER_DEST = "/opt/shuyu/worker.py"
-DATA_DEST = "/data"
-TEMP_DEST = "/tmp/duckdb"
 INSTALL_HINT = "install bubblewrap (apt-get install -y bubblewrap) or set sandbox.bwrap_path"
 # Distributions the worker imports; their files (and nothing else of site-packages) are bound.
 WORKER_DISTRIBUTIONS = ("duckdb", "pyarrow", "numpy")
-# Environment inside the sandbox (after --clearenv), besides PYTHONPATH.
-BASE_ENV = {
-    "LANG": "C.UTF-8",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONHASHSEED": "0",
-}
-POLL_SECONDS = 0.1
-STDERR_CAP = 64 * 1024
 # Address space beyond DuckDB's memory_limit: interpreter, pyarrow/numpy, thread stacks, allocator arenas.
 ADDRESS_SPACE_HEADROOM_MB = 2048
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    job_id: str
-    sql: str
-    scoped: ScopedData
-    wall_seconds: float
-    memory_mb: int
-    threads: int
-    max_temp_mb: int
-    max_output_rows: int
-    max_output_bytes: int
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: SandboxSettings,
-        *,
-        job_id: str,
-        sql: str,
-        scoped: ScopedData,
-        max_output_rows: int | None = None,
-    ) -> RunSpec:
-        return cls(
-            job_id=job_id,
-            sql=sql,
-            scoped=scoped,
-            wall_seconds=settings.wall_seconds,
-            memory_mb=settings.memory_mb,
-            threads=settings.threads,
-            max_temp_mb=settings.max_temp_mb,
-            max_output_rows=min(max_output_rows or settings.max_output_rows, settings.max_output_rows),
-            max_output_bytes=settings.max_output_bytes,
-        )
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    ok: bool
-    table: pa.Table | None
-    error_kind: str | None
-    error_message: str | None
-    wall_ms: float
-    peak_rss_kb: int | None
-
-
-class Runner(Protocol):
-    def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome: ...
 
 
 def make_runner(settings: SandboxSettings) -> Runner:
@@ -318,10 +265,6 @@ def _preexec(limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
     return apply
 
 
-def tmpfs_mb(spec: RunSpec) -> int:
-    return spec.max_temp_mb + 64
-
-
 # --------------------------------------------------------------------------------------------------------
 # Process backend
 
@@ -333,28 +276,6 @@ def _kill(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _worker_lines(stderr: bytes) -> tuple[tuple[str, str] | None, int | None]:
-    """(the last structured error the worker wrote, its self-reported peak RSS in KiB), each if any."""
-    error: tuple[str, str] | None = None
-    peak: int | None = None
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(obj, dict):
-            continue
-        if isinstance(obj.get("kind"), str):
-            error = obj["kind"][:40], str(obj.get("message") or "")[:300]
-        stats = obj.get("stats")
-        if isinstance(stats, dict) and isinstance(stats.get("peak_rss_kb"), int):
-            peak = stats["peak_rss_kb"]
-    return error, peak
 
 
 _SIGNAL_KINDS = {signal.SIGXCPU: "cpu_limit", signal.SIGKILL: "killed", signal.SIGXFSZ: "file_size_limit"}
@@ -388,23 +309,7 @@ class ProcessRunner:
 
     # -- command construction ------------------------------------------------------------------------
     def job_payload(self, spec: RunSpec, data_dir: str, temp_dir: str) -> bytes:
-        root = Path(spec.scoped.root).resolve()
-        tables = []
-        for (dataset, table), path in sorted(spec.scoped.tables.items()):
-            rel = Path(path).resolve().relative_to(root)  # ValueError if outside the scope
-            tables.append([dataset, table, f"{data_dir.rstrip('/')}/{rel.as_posix()}"])
-        return json.dumps(
-            {
-                "sql": spec.sql,
-                "tables": tables,
-                "memory_mb": spec.memory_mb,
-                "threads": spec.threads,
-                "max_temp_mb": spec.max_temp_mb,
-                "max_rows": spec.max_output_rows,
-                "data_dir": data_dir,
-                "temp_dir": temp_dir,
-            }
-        ).encode()
+        return job_payload(spec, data_dir, temp_dir)
 
     def command(self, spec: RunSpec) -> tuple[list[str], dict[str, str] | None, bytes, str | None]:
         """(argv, env, stdin payload, host temp dir to clean up)."""
@@ -510,41 +415,34 @@ class ProcessRunner:
             proc.stdout.close()
             proc.stderr.close()
             writer.join(timeout=1)
-        wall_ms = (time.monotonic() - start) * 1000
-        structured, peak = _worker_lines(bytes(err))
+        if reason is None and self.bwrap is not None and status not in (0, 2) and b"bwrap:" in err:
+            if worker_lines(bytes(err))[0] is None:
+                first = next((ln for ln in err.decode("utf-8", "replace").splitlines() if "bwrap:" in ln), "")
+                raise SandboxUnavailable(
+                    f"bubblewrap could not create the sandbox ({first.strip()[:200]}); {INSTALL_HINT}",
+                    backend="process",
+                )
+        return finish(
+            spec,
+            box="sandbox",
+            start=start,
+            stopped=reason,
+            stderr=bytes(err),
+            exit_failure=_exit_failure(status),
+            result=out.getvalue,
+        )
 
-        def fail(kind: str, message: str) -> RunOutcome:
-            return RunOutcome(False, None, kind, message, wall_ms, peak)
 
-        if reason == "cancelled":
-            return fail("cancelled", "the job was cancelled and its sandbox killed")
-        if reason == "timeout":
-            return fail("timeout", f"the query exceeded the {spec.wall_seconds:g} s time limit")
-        if reason == "output_too_large":
-            return fail("output_too_large", f"the result exceeded {spec.max_output_bytes} bytes")
-        code = status
-        if self.bwrap is not None and code not in (0, 2) and structured is None and b"bwrap:" in err:
-            first = next((ln for ln in err.decode("utf-8", "replace").splitlines() if "bwrap:" in ln), "")
-            raise SandboxUnavailable(
-                f"bubblewrap could not create the sandbox ({first.strip()[:200]}); {INSTALL_HINT}",
-                backend="process",
-            )
-        if structured is not None:
-            return fail(*structured)
-        if code < 0 or code > 128:
-            sig = -code if code < 0 else code - 128
-            kind = _SIGNAL_KINDS.get(sig, "crashed")
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-            return fail(kind, f"the sandbox was killed by {name}")
-        if code != 0:
-            return fail("crashed", f"the sandbox exited with status {code}")
-        try:
-            table = pa.ipc.open_stream(out.getvalue()).read_all()
-        except (pa.ArrowInvalid, OSError, ValueError):
-            return fail("crashed", "the sandbox returned an invalid result stream")
-        if table.num_rows > spec.max_output_rows:
-            return fail("too_many_rows", f"the result has more than {spec.max_output_rows} rows")
-        return RunOutcome(True, table, None, None, wall_ms, peak)
+def _exit_failure(code: int) -> tuple[str, str] | None:
+    """How the sandbox's exit status reads: killed by a signal (a resource limit, or us), or a crash."""
+    if code < 0 or code > 128:
+        sig = -code if code < 0 else code - 128
+        kind = _SIGNAL_KINDS.get(sig, "crashed")
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        return kind, f"the sandbox was killed by {name}"
+    if code != 0:
+        return "crashed", f"the sandbox exited with status {code}"
+    return None
 
 
 def _spawn(argv: list[str], env: dict[str, str] | None, spec: RunSpec) -> subprocess.Popen:

@@ -1,4 +1,5 @@
-"""Physical scope (DESIGN.md §4, layer 1): a per-grant-version copy holding only what the grant allows.
+"""Physical scope: a per-grant-version copy holding only what the grant allows (defence layer 1, see
+docs/architecture.md).
 
 Runs in the TRUSTED host with in-process DuckDB. For every granted table present in ``sources`` it writes
 ``<scoped_root>/<grant.id>-v<grant.version>-d<grant.dataset_version>/<dataset>/<table>.parquet`` with:

@@ -73,7 +73,7 @@ def _dir_prefix(path: str) -> str:
 
 
 def open_engine(spec: dict):
-    """Open in-memory DuckDB and harden it, in the order DESIGN.md §4 prescribes."""
+    """Open in-memory DuckDB and harden it: defence layer 3 of docs/architecture.md, in its order."""
     import duckdb
 
     data_dir = str(spec.get("data_dir") or "/data")

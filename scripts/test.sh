@@ -19,6 +19,9 @@ if [ -z "${SHUYU_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
+echo "checking format and lint (ruff)..."
+ruff format --check .
+ruff check .
 echo "checking the layering contracts (import-linter)..."
 lint-imports
 python3 -m pytest "$@"

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from audit import checkpoint as checkpoints
-from audit.chain import head, verify
+from audit.chain import GENESIS_HASH, head, verify
 from audit.query import list_events
-from audit.store import GENESIS_HASH
 from common.errors import InvalidInput
 from gateway.auth import Authenticated, Ctx, Supervisor
-from registry import certificates
+from gateway.checkpointing import sign_checkpoint
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -144,12 +143,6 @@ def make_checkpoint(ctx: Ctx, _: Supervisor) -> CheckpointPublic:
     if made is None:
         raise InvalidInput("the audit log is empty: nothing to sign yet", field="audit")
     return _checkpoint(made)
-
-
-def sign_checkpoint(ctx) -> checkpoints.Checkpoint | None:
-    key = certificates.load_signing_key(ctx.settings)
-    with ctx.uow() as session:
-        return checkpoints.make(session, key, certificates.key_id(key), ctx.clock.now())
 
 
 def _checkpoint(made: checkpoints.Checkpoint | None) -> CheckpointPublic | None:

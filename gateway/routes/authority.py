@@ -14,8 +14,10 @@ from common.errors import Forbidden
 from common.types import Principal, Role
 from gateway.auth import Ctx, Implementer, Supervisor, require, require_verified
 from gateway.events import emit
+from gateway.operation_models import OP, AgreementResult
+from gateway.operation_views import agreement_out
+from gateway.operation_wiring import grant_book, visible_agreement
 from gateway.routes.grants import public as grant_public
-from gateway.routes.operation import OP, AgreementResult, _agreement, _visible_agreement
 from operation import agreements
 from operation import requests as operation_requests
 
@@ -142,7 +144,7 @@ def pending_filings(ctx: Ctx, _: Overseer) -> list[RequestPublic]:
 def ask_termination(agreement_id: str, body: TerminationAsk, ctx: Ctx, principal: Applicant) -> RequestPublic:
     """The operator applies to end its own agreement (A23); the implementer decides."""
     with ctx.uow() as session:
-        agreement = _visible_agreement(session, principal, agreement_id)
+        agreement = visible_agreement(session, principal, agreement_id)
         if agreement.operator_org_id != principal.organization_id:
             raise Forbidden("only the agreement's operator applies to end it")
         item = operation_requests.request_termination(
@@ -192,6 +194,7 @@ def decide_termination(request_id: str, body: Decision, ctx: Ctx, principal: Imp
                 item.agreement_id,
                 reason="operator_request",
                 detail=item.detail,
+                grants=grant_book,
                 today=today,
                 now=ctx.clock.now(),
             )
@@ -219,7 +222,7 @@ def decide_termination(request_id: str, body: Decision, ctx: Ctx, principal: Imp
                     reason="operator_request",
                 )
             result = AgreementResult(
-                agreement=_agreement(agreement, today), grants=[grant_public(g) for g in revoked]
+                agreement=agreement_out(agreement, today), grants=[grant_public(g) for g in revoked]
             )
         else:
             emit(

@@ -60,7 +60,8 @@ def check(body: QueryCheck, ctx: Ctx, principal: Operator, _active: NotSuspended
 
 
 def _dp_cost(session, ctx, checked) -> dict[str, Any] | None:
-    """What a DP query would spend, its split per aggregate, and the budget it would draw on (nothing reserved)."""
+    """What a DP query would spend, its split per aggregate, and the budget it would draw on (nothing
+    reserved)."""
     if not checked.dp:
         return None
     plan = checked.dp

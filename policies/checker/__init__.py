@@ -1,4 +1,5 @@
-"""The SQL policy checker (DESIGN.md §3): ``check(sql, grants, catalog) -> CheckedQuery``.
+"""The SQL policy checker: ``check(sql, grants, catalog) -> CheckedQuery`` (defence layer 0, see
+docs/architecture.md).
 
 Pure: parses and rewrites SQL text, never touches a database or the network. Built as small passes over a
 shared :class:`~policies.checker.context.Context`, in the style of sqlglot's optimizer; the pipeline is

@@ -12,7 +12,8 @@ from common.types import Level
 
 
 def _rid(rng: random.Random, valid: bool = True) -> str:
-    body = f"500103{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    born = f"{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body = f"500103{born}{rng.randint(0, 999):03d}"
     check = resident_id_check_char(body)
     return body + (check if valid else next(c for c in "0123456789X" if c != check))
 

@@ -224,6 +224,7 @@ class World:
 
     def released_job(self, role: str = "operator") -> str:
         """A succeeded job of the organization, recorded directly (products only reference job ids)."""
+        from common.job_plan import JobPlan
         from sandbox import jobs
 
         with self.harness.ctx.uow() as session:
@@ -233,7 +234,16 @@ class World:
                 user_id="test",
                 submitted_sql="SELECT 1",
                 checked_sql="SELECT 1",
-                plan={},
+                # Products only reference the job id: the smallest valid plan stands for the query.
+                plan=JobPlan(
+                    grants=(("recorded-directly", 1),),
+                    tables=(("demo", "t"),),
+                    output_columns=("x",),
+                    unit_columns=(),
+                    is_aggregate=False,
+                    k=1,
+                    row_cap=1,
+                ),
                 now=self.clock.now(),
                 queue_cap=100,
             )

@@ -84,7 +84,8 @@ def test_a10_plan_content_requires_a_scope_and_products():
 
 
 def test_demo_grants_come_from_a_filed_agreement(harness):
-    """``shuyu demo``: an approved plan and a filed agreement give the demo operator its grants; idempotent."""
+    """``shuyu demo``: an approved plan and a filed agreement give the demo operator its grants;
+    idempotent."""
     from gateway.demo import principal_of, seed
     from gateway.demo_data import DEMO_GRANTS
     from gateway.demo_operation import create_demo_agreement

@@ -235,7 +235,7 @@ def test_r15_registration_is_free_no_fee_anywhere(world):
     for table in Base.metadata.tables.values():
         if table.name.startswith("registry_"):
             assert not [c.name for c in table.columns if fee_words.search(c.name)], table.name
-    from gateway.routes import registry as routes
+    from gateway import registry_models as routes
 
     models = [
         m

@@ -1,4 +1,5 @@
-"""Physical scope: only granted columns, masks applied with the salt, row filter applied, cached by version."""
+"""Physical scope: only granted columns, masks applied with the salt, row filter applied, cached by
+version."""
 
 from __future__ import annotations
 
