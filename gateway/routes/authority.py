@@ -15,8 +15,15 @@ from common.types import Principal, Role
 from gateway.auth import Ctx, Implementer, Supervisor, require, require_verified
 from gateway.events import emit
 from gateway.routes.grants import public as grant_public
-from gateway.routes.operation import OP, AgreementResult, _agreement, _visible_agreement
-from policies import agreements, operation_requests
+from gateway.routes.operation import (
+    OP,
+    AgreementResult,
+    DisputePublic,
+    _agreement,
+    _dispute,
+    _visible_agreement,
+)
+from policies import agreements, operation_requests, quality
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
@@ -231,3 +238,16 @@ def decide_termination(request_id: str, body: Decision, ctx: Ctx, principal: Imp
                 request_id=item.id,
             )
         return DecisionResult(request=_public(item), agreement=result)
+
+
+class Convene(Strict):
+    note: str = Field(min_length=1, max_length=2000, description="when and how the parties were convened")
+
+
+@router.post(f"{OP}/disputes/{{dispute_id}}/coordination", response_model=DisputePublic)
+def convene(dispute_id: str, body: Convene, ctx: Ctx, principal: Supervisor) -> DisputePublic:
+    """The data authority starts coordinating a dispute (A33); only then may it escalate it."""
+    with ctx.uow() as session:
+        item = quality.convene(session, dispute_id, note=body.note, now=ctx.clock.now())
+        emit(session, ctx, principal, "operation.dispute.coordinating", "dispute", item.id)
+        return _dispute(item, ctx.clock.today())
