@@ -23,7 +23,8 @@ from gateway.routes.operation import (
     _dispute,
     _visible_agreement,
 )
-from policies import agreements, operation_requests, quality
+from operation import agreements, quality
+from operation import requests as operation_requests
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]

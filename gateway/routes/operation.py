@@ -28,7 +28,9 @@ from gateway.context import AppContext
 from gateway.events import emit
 from gateway.routes.grants import DPConfig, GrantPublic
 from gateway.routes.grants import public as grant_public
-from policies import agreements, annual, operation_requests, plans, products, quality
+from operation import agreements, annual, plans, products, quality
+from operation import requests as operation_requests
+from policies import grants
 from registry.service import dataset_registration
 from sandbox import jobs as sandbox_jobs
 
@@ -902,6 +904,7 @@ def create_agreement(body: AgreementCreate, ctx: Ctx, principal: Implementer) ->
             selection_id=body.selection_id,
             terms=_terms(body),
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             now=ctx.clock.now(),
         )
@@ -938,7 +941,7 @@ def overdue_filings(ctx: Ctx, _: Overseer) -> list[AgreementPublic]:
 def expire_agreements(ctx: Ctx, principal: Implementer) -> list[str]:
     """Terminate (reason: expiry) filed agreements whose term has ended, revoking their grants (A23)."""
     with ctx.uow() as session:
-        ended = agreements.expire_due(session, today=ctx.clock.today(), now=ctx.clock.now())
+        ended = agreements.expire_due(session, grants=grants, today=ctx.clock.today(), now=ctx.clock.now())
         for agreement_id in ended:
             emit(
                 session,
@@ -969,7 +972,7 @@ def agreement_versions(agreement_id: str, ctx: Ctx, principal: Reader) -> list[A
 def agreement_grants(agreement_id: str, ctx: Ctx, principal: Reader) -> list[GrantPublic]:
     with ctx.uow() as session:
         _visible_agreement(session, principal, agreement_id)
-        return [grant_public(g) for g in agreements.grants_of(session, agreement_id)]
+        return [grant_public(g) for g in agreements.grants_of(session, agreement_id, grants=grants)]
 
 
 @router.put(f"{OP}/agreements/{{agreement_id}}", response_model=AgreementPublic)
@@ -979,7 +982,7 @@ def edit_agreement(
     with ctx.uow() as session:
         _, catalog = _catalog_for(session, body.scope)
         agreement = agreements.edit(
-            session, agreement_id, terms=_terms(body), catalog=catalog, now=ctx.clock.now()
+            session, agreement_id, terms=_terms(body), catalog=catalog, grants=grants, now=ctx.clock.now()
         )
         emit(
             session,
@@ -1048,6 +1051,7 @@ def file_agreement(agreement_id: str, body: Filing, ctx: Ctx, principal: Filer) 
             registration=registration_of(session, ctx),
             dataset_ids=ids,
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             today=today,
             now=ctx.clock.now(),
@@ -1093,6 +1097,7 @@ def change_agreement(
             registration=registration_of(session, ctx),
             dataset_ids=ids,
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             now=ctx.clock.now(),
         )
@@ -1140,6 +1145,7 @@ def terminate_agreement(
             current.id,
             reason=body.reason,
             detail=body.detail,
+            grants=grants,
             today=ctx.clock.today(),
             now=ctx.clock.now(),
         )

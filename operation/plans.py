@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies.operation_store import ExpertReviewRow, PlanRow, PlanVersionRow, SelectionRow
+from operation.store import ExpertReviewRow, PlanRow, PlanVersionRow, SelectionRow
 
 MODES = ("whole", "domain", "scenario")  # A4: whole authorization, by domain, by scenario
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
