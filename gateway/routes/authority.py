@@ -25,6 +25,7 @@ from gateway.routes.operation import (
 )
 from operation import agreements, quality
 from operation import requests as operation_requests
+from policies import grants
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
@@ -199,6 +200,7 @@ def decide_termination(request_id: str, body: Decision, ctx: Ctx, principal: Imp
                 item.agreement_id,
                 reason="operator_request",
                 detail=item.detail,
+                grants=grants,
                 today=today,
                 now=ctx.clock.now(),
             )
