@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Forbidden
 from common.types import Principal, Role
-from gateway.auth import Ctx, Implementer, Supervisor, require, require_verified
+from gateway.auth import Ctx, Implementer, Public, Supervisor, require, require_verified
 from gateway.events import emit
 from gateway.routes.grants import public as grant_public
 from gateway.routes.operation import (
@@ -23,7 +23,7 @@ from gateway.routes.operation import (
     _dispute,
     _visible_agreement,
 )
-from operation import agreements, quality
+from operation import agreements, delistings, quality
 from operation import requests as operation_requests
 from policies import grants
 
@@ -254,3 +254,19 @@ def convene(dispute_id: str, body: Convene, ctx: Ctx, principal: Supervisor) -> 
         item = quality.convene(session, dispute_id, note=body.note, now=ctx.clock.now())
         emit(session, ctx, principal, "operation.dispute.coordinating", "dispute", item.id)
         return _dispute(item, ctx.clock.today())
+
+
+class DelistingPublic(BaseModel):
+    product_id: str
+    product_name: str
+    operator_org_id: str
+    agreement_id: str
+    reason: str
+    delisted_on: date
+
+
+@router.get("/public/operation/delistings", response_model=list[DelistingPublic])
+def public_delistings(ctx: Ctx, _: Public) -> list[DelistingPublic]:
+    """Products taken off the list because their agreement ended (A23-A24, A28), published."""
+    with ctx.uow() as session:
+        return [DelistingPublic(**d.__dict__) for d in delistings.public_record(session)]

@@ -224,6 +224,7 @@ class World:
 
     def released_job(self, role: str = "operator") -> str:
         """A succeeded job of the organization, recorded directly (products only reference job ids)."""
+        from common.job_plan import JobPlan
         from sandbox import jobs
 
         with self.harness.ctx.uow() as session:
@@ -233,7 +234,17 @@ class World:
                 user_id="test",
                 submitted_sql="SELECT 1",
                 checked_sql="SELECT 1",
-                plan={},
+                plan=JobPlan(
+                    grants=(("g", 1),),
+                    tables=(("residents", "people"),),
+                    output_columns=("n",),
+                    unit_columns=("__shuyu_units_0",),
+                    is_aggregate=True,
+                    k=10,
+                    row_cap=1000,
+                    population_columns=("__shuyu_pop_0",),
+                    unit_space="person_id",
+                ),
                 now=self.clock.now(),
                 queue_cap=100,
             )
