@@ -9,7 +9,8 @@ from operation_world import make_world, set_day
 
 @pytest.fixture
 def world(harness, clock):
-    return make_world(harness, clock)
+    # 1 January: agreements filed today are in force for the whole of 2025, which an annual report covers (A38)
+    return make_world(harness, clock, day=date(2025, 1, 1))
 
 
 def product_body(agreement_id: str, jobs: list[str], **overrides) -> dict:
@@ -274,8 +275,8 @@ def test_a25_a28_public_annual_disclosure_is_generated_from_the_records_and_anon
     assert authorization["mode"] == "domain" and authorization["mode_scope"] == "民生"
     assert authorization["content"]["purposes"] == ["收入结构分析"]
     assert authorization["scope"] == [{"dataset": "residents", "tables": ["people"]}]
-    assert (authorization["term_start"], authorization["term_end"]) == ("2025-09-01", "2027-08-31")
-    assert authorization["filed_on"] == "2025-09-01" and authorization["state"] == "filed"
+    assert (authorization["term_start"], authorization["term_end"]) == ("2025-01-01", "2027-08-31")
+    assert authorization["filed_on"] == "2025-01-01" and authorization["state"] == "filed"
     [operator] = disclosure["operators"]
     assert operator["datasets"] == ["residents"]
     assert [(p["name"], p["class"], p["pricing"], p["price"]) for p in operator["products"]] == [
