@@ -23,7 +23,7 @@ from gateway.routes.operation import (
     _dispute,
     _visible_agreement,
 )
-from operation import agreements, delistings, quality
+from operation import agreements, delistings, entity_selections, quality
 from operation import requests as operation_requests
 from policies import grants
 
@@ -270,3 +270,18 @@ def public_delistings(ctx: Ctx, _: Public) -> list[DelistingPublic]:
     """Products taken off the list because their agreement ended (A23-A24, A28), published."""
     with ctx.uow() as session:
         return [DelistingPublic(**d.__dict__) for d in delistings.public_record(session)]
+
+
+class SelectionPublic(BaseModel):
+    product_id: str
+    organization_id: str
+    method: str
+    basis: str
+    selected_on: date
+
+
+@router.get("/public/operation/entity-selections", response_model=list[SelectionPublic])
+def public_entity_selections(ctx: Ctx, _: Public) -> list[SelectionPublic]:
+    """Business entities selected by the implementer, with method and basis (Annex 2 Art. 21), published."""
+    with ctx.uow() as session:
+        return [SelectionPublic(**x.__dict__) for x in entity_selections.published(session)]

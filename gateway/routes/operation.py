@@ -28,7 +28,7 @@ from gateway.context import AppContext
 from gateway.events import emit
 from gateway.routes.grants import DPConfig, GrantPublic
 from gateway.routes.grants import public as grant_public
-from operation import agreements, annual, plans, products, quality
+from operation import agreements, annual, entity_selections, plans, products, quality
 from operation import requests as operation_requests
 from policies import grants
 from registry.service import dataset_registration
@@ -309,10 +309,12 @@ class ProductCreate(Strict):
 
 
 class EntityCreate(Strict):
-    organization_id: str | None = Field(
-        default=None, max_length=200, description="the business entity (default: the caller's organization)"
-    )
+    organization_id: str = Field(max_length=200, description="the selected business entity (id or name)")
     purpose: str = Field(default="", max_length=2000)
+    method: Literal["open_call", "invited", "negotiation"] = Field(
+        description="how it was selected (Art. 21)"
+    )
+    basis: str = Field(min_length=1, max_length=2000, description="the basis of the selection, published")
 
 
 class ProductPublic(BaseModel):
@@ -1333,17 +1335,13 @@ def withdraw_product(product_id: str, ctx: Ctx, principal: VerifiedOperator) -> 
 
 
 @router.post(f"{OP}/products/{{product_id}}/entities", response_model=ProductPublic, status_code=201)
-def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: VerifiedOperator) -> ProductPublic:
-    """Register a business entity re-developing the product (A21). The delivering operator may name another
-    organization; any other operator registers itself."""
+def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: Implementer) -> ProductPublic:
+    """The implementer selects a business entity to re-develop the product (A21, Annex 2 Art. 21), with the
+    method and basis recorded and published (GET /api/v1/public/operation/entity-selections)."""
     with ctx.uow() as session:
         product = products.load(session, product_id)
-        if body.organization_id is None:
-            entity = principal.organization_id
-        else:
-            entity = _operator_org(session, body.organization_id).id
-            if entity != principal.organization_id and principal.organization_id != product.operator_org_id:
-                raise Forbidden("a business entity registers itself", field="organization_id")
+        entity = _operator_org(session, body.organization_id).id
+        entity_selections.validate(body.method, body.basis)
         product = products.add_entity(
             session,
             product_id,
@@ -1351,6 +1349,16 @@ def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: Verifie
             related=identity.affiliations_of(session, product.operator_org_id),
             purpose=body.purpose,
             actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        entity_selections.record(
+            session,
+            product_id=product.id,
+            organization_id=entity,
+            method=body.method,
+            basis=body.basis,
+            user_id=principal.user_id,
+            today=ctx.clock.today(),
             now=ctx.clock.now(),
         )
         emit(

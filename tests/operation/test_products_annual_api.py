@@ -9,7 +9,7 @@ from operation_world import make_world, set_day
 
 @pytest.fixture
 def world(harness, clock):
-    # 1 January: agreements filed today are in force for the whole of 2025, which an annual report covers (A38)
+    # 1 January: agreements filed today are in force for all of 2025, which an annual report covers (A38)
     return make_world(harness, clock, day=date(2025, 1, 1))
 
 
@@ -97,20 +97,33 @@ def test_a3_products_come_from_the_operators_own_released_jobs(world):
 
 
 def test_a21_the_delivering_operator_cannot_redevelop_its_own_product(world):
+    """A21 (Art. 21): the implementer selects business entities, basis recorded and published; before, any
+    operator added its own organization."""
     w = world
     agreement = w.filed_agreement()["agreement"]
     product = w.post("products", "operator", product_body(agreement["id"], [w.released_job()]), expect=201)
     pid = product["id"]
-    r = w.post(f"products/{pid}/entities", "operator", {}, expect=409)  # itself, by default
-    assert "A21" in r["error"]["message"]
-    r = w.post(f"products/{pid}/entities", "operator", {"organization_id": w.orgs["operator"]}, expect=409)
-    assert r["error"]["requirement"] == "A21"
-    r = w.post(f"products/{pid}/entities", "affiliate", {}, expect=409)  # an affiliated organization
+    sel = {"method": "open_call", "basis": "2025年第1次公开遴选结果"}
+    own = {"organization_id": w.orgs["operator"], **sel}
+    w.post(f"products/{pid}/entities", "operator", own, expect=403)  # selection is the implementer's act
+    w.post(
+        f"products/{pid}/entities", "operator2", {"organization_id": w.orgs["operator2"], **sel}, expect=403
+    )
+    r = w.post(f"products/{pid}/entities", "implementer", own, expect=409)  # the delivering operator
+    assert r["error"]["requirement"] == "A21" and "A21" in r["error"]["message"]
+    r = w.post(
+        f"products/{pid}/entities", "implementer", {"organization_id": w.orgs["affiliate"], **sel}, expect=409
+    )
     assert "affiliated" in r["error"]["message"]
-    w.post(f"products/{pid}/entities", "operator2", {"organization_id": w.orgs["affiliate"]}, expect=403)
-    entity = w.post(f"products/{pid}/entities", "operator2", {"purpose": "二次开发"}, expect=201)
+    chosen = {"organization_id": w.orgs["operator2"], "purpose": "二次开发"}
+    r = w.post(
+        f"products/{pid}/entities", "implementer", chosen | {"method": "open_call", "basis": " "}, expect=422
+    )
+    entity = w.post(f"products/{pid}/entities", "implementer", chosen | sel, expect=201)
     assert entity["business_entities"] == [w.orgs["operator2"]]
-    w.post(f"products/{pid}/entities", "operator2", {}, expect=409)  # once
+    w.post(f"products/{pid}/entities", "implementer", chosen | sel, expect=409)  # once
+    [published] = w.c.get("/api/v1/public/operation/entity-selections").json()
+    assert published["organization_id"] == w.orgs["operator2"] and published["basis"] == sel["basis"]
     catalog = w.c.get("/api/v1/public/operation/catalog").json()
     assert catalog == [
         {
