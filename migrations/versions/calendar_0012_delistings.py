@@ -1,7 +1,7 @@
 """calendar (issue 12): products delisted when their agreement ends, recorded publicly (A23-A24, A28)
 
 Revision ID: calendar_0012
-Revises: calendar_0011
+Revises: merge_0013
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import common.db
 
 revision = "calendar_0012"
-down_revision = "calendar_0011"
+down_revision = "merge_0013"
 branch_labels = None
 depends_on = None
 
