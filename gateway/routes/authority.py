@@ -15,7 +15,6 @@ from common.types import Principal, Role
 from gateway.auth import Ctx, Implementer, Public, Supervisor, require, require_verified
 from gateway.events import emit
 from gateway.routes.grants import public as grant_public
-<<<<<<< HEAD
 from gateway.routes.operation import (
     OP,
     AgreementResult,
@@ -27,11 +26,6 @@ from gateway.routes.operation import (
 from operation import agreements, delistings, entity_selections, quality
 from operation import requests as operation_requests
 from policies import grants
-=======
-from gateway.routes.operation import OP, AgreementResult, _agreement, _visible_agreement
-from operation import agreements
-from operation import requests as operation_requests
->>>>>>> main
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
