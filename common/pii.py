@@ -131,7 +131,7 @@ def valid_uscc(s: str) -> bool:
     if not isinstance(s, str) or len(s) != 18:
         return False
     s = s.upper()
-    if any(c not in _USCC_INDEX for c in s) or not s[2:8].isdigit():
+    if any(c not in _USCC_CHARSET for c in s) or not s[2:8].isdigit():
         return False
     return uscc_check_char(s[:17]) == s[17]
 
