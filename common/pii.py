@@ -36,6 +36,9 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.iso7064 import mod_11_2
+
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
 
@@ -69,11 +72,8 @@ _LANGUAGE = "zh"
 
 # --------------------------------------------------------------------------------------------- checksums
 
-_RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_RID_MAP = "10X98765432"
+# The check characters come from python-stdnum (issue 12: no hand-written checksums).
 _USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_INDEX = {c: i for i, c in enumerate(_USCC_CHARSET)}
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def resident_id_check_char(first17: str) -> str:
@@ -84,8 +84,7 @@ def resident_id_check_char(first17: str) -> str:
     """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("expected 17 ASCII digits")
-    total = sum(int(c) * w for c, w in zip(first17, _RID_WEIGHTS))
-    return _RID_MAP[total % 11]
+    return mod_11_2.calc_check_digit(first17)
 
 
 def valid_resident_id(s: str) -> bool:
@@ -118,11 +117,9 @@ def uscc_check_char(first17: str) -> str:
     """
     if len(first17) != 17:
         raise ValueError("expected 17 characters")
-    try:
-        total = sum(_USCC_INDEX[c] * w for c, w in zip(first17.upper(), _USCC_WEIGHTS))
-    except KeyError:
-        raise ValueError("character outside the USCC alphabet") from None
-    return _USCC_CHARSET[(31 - total % 31) % 31]
+    if any(c not in _USCC_CHARSET for c in first17.upper()):
+        raise ValueError("character outside the USCC alphabet")
+    return stdnum_uscc.calc_check_digit(first17.upper())
 
 
 def valid_uscc(s: str) -> bool:
@@ -134,7 +131,7 @@ def valid_uscc(s: str) -> bool:
     if not isinstance(s, str) or len(s) != 18:
         return False
     s = s.upper()
-    if any(c not in _USCC_INDEX for c in s) or not s[2:8].isdigit():
+    if any(c not in _USCC_CHARSET for c in s) or not s[2:8].isdigit():
         return False
     return uscc_check_char(s[:17]) == s[17]
 

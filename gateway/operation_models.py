@@ -289,10 +289,12 @@ class ProductCreate(Strict):
 
 
 class EntityCreate(Strict):
-    organization_id: str | None = Field(
-        default=None, max_length=200, description="the business entity (default: the caller's organization)"
-    )
+    organization_id: str = Field(max_length=200, description="the selected business entity (id or name)")
     purpose: str = Field(default="", max_length=2000)
+    method: Literal["open_call", "invited", "negotiation"] = Field(
+        description="how it was selected (Art. 21)"
+    )
+    basis: str = Field(min_length=1, max_length=2000, description="the basis of the selection, published")
 
 
 class ProductPublic(BaseModel):

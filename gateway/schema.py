@@ -9,6 +9,8 @@ import common.calendar_store  # noqa: F401
 import gateway.accounts  # noqa: F401
 import gateway.entrustments  # noqa: F401
 import gateway.store  # noqa: F401
+import operation.delistings  # noqa: F401
+import operation.entity_selections  # noqa: F401
 import operation.requests  # noqa: F401
 import operation.store  # noqa: F401
 import policies.ledger_store  # noqa: F401

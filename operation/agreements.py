@@ -33,7 +33,7 @@ from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from common.grant_terms import DatasetTerms
 from common.types import CatalogSnapshot, DPMode, DPSettings, Grant, Verdict
 from common.workdays import WorkingCalendar
-from operation import plans
+from operation import delistings, plans
 from operation.ports import GrantBook
 from operation.store import AgreementRow, AgreementVersionRow, EvaluationRow
 
@@ -459,6 +459,7 @@ def terminate(
         if g.status != "revoked"
     ]
     row.state, row.terminated_on, row.termination_reason = state, today, reason
+    delistings.delist_for(session, agreement_id, reason=reason, today=today, now=now)  # issue 12 defect 7
     row.termination_detail, row.updated_at = detail.strip(), now
     session.flush()
     return load(session, agreement_id), revoked

@@ -74,6 +74,18 @@ def _in_force_during(agreement: agreements.Agreement, year: int) -> bool:
     )
 
 
+def in_force_all_year(agreement: agreements.Agreement, year: int) -> bool:
+    """Filed and in force from 1 January to 31 December of ``year`` (issue 12 defect 8)."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    return (
+        agreement.filed_on is not None
+        and agreement.filed_on <= start
+        and agreement.term_start <= start
+        and agreement.term_end >= end
+        and (agreement.terminated_on is None or agreement.terminated_on >= end)
+    )
+
+
 def submit_report(
     session: Session,
     agreement_id: str,
@@ -93,6 +105,12 @@ def submit_report(
     if not _in_force_during(agreement, year):
         raise InvalidTransition(
             "the agreement was not in force during that year", current_state=agreement.state
+        )
+    if not in_force_all_year(agreement, year):
+        raise InvalidInput(
+            "an annual report covers a calendar year the agreement was in force for entirely (A38); "
+            "a part year is reported with the next full year",
+            field="year",
         )
     clean = {}
     for name in REPORT_CONTENTS:

@@ -26,7 +26,12 @@ PRICING_BY_CLASS: Mapping[str, tuple[str, ...]] = {
     "public_good": ("free", "conditionally_free"),
     "industry": ("government_guided",),
 }
-TRANSITIONS: Mapping[str, Mapping[str, str]] = {"listed": {"withdraw": "withdrawn"}, "withdrawn": {}}
+# ``delist``: the agreement ended (A23-A24); see ``operation.delistings``.
+TRANSITIONS: Mapping[str, Mapping[str, str]] = {
+    "listed": {"withdraw": "withdrawn", "delist": "delisted"},
+    "withdrawn": {},
+    "delisted": {},
+}
 MAX_SOURCE_JOBS = 100
 MAX_FEN = 10**15
 

@@ -41,8 +41,11 @@ ISSUE_TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "disputed": {"settle": "closed"},
     "closed": {},
 }
+# A33: the data authority coordinates first (``convene`` records the attempt); only a dispute it could not
+# resolve by coordination goes to the city government.
 DISPUTE_TRANSITIONS: Mapping[str, Mapping[str, str]] = {
-    "open": {"resolve": "resolved", "escalate": "escalated"},
+    "open": {"convene": "coordinating", "resolve": "resolved"},
+    "coordinating": {"resolve": "resolved", "escalate": "escalated"},
     "escalated": {"decide": "decided"},
     "resolved": {},
     "decided": {},
@@ -88,7 +91,7 @@ class Dispute:
     deadline_provisional: bool = False
 
     def overdue(self, today: date) -> bool:
-        return self.state == "open" and today > self.coordination_due
+        return self.state in ("open", "coordinating") and today > self.coordination_due
 
 
 def _next(table: Mapping[str, Mapping[str, str]], noun: str, state: str, action: str) -> str:
@@ -270,6 +273,17 @@ def _close_dispute(
 def coordinate(session: Session, dispute_id: str, *, outcome: str, today: date, now: datetime) -> Dispute:
     """The data authority coordinated the dispute to an outcome (A33)."""
     return _close_dispute(session, dispute_id, "resolve", outcome, today, now)
+
+
+def convene(session: Session, dispute_id: str, *, note: str, now: datetime) -> Dispute:
+    """The data authority starts coordinating the parties (A33): the attempt is recorded before any
+    escalation."""
+    row = _dispute_row(session, dispute_id)
+    state = _next(DISPUTE_TRANSITIONS, "dispute", row.state, "convene")
+    row.outcome = f"coordination by the data authority: {_text(note, 'note', 'a note of the coordination')}"
+    row.state, row.updated_at = state, now
+    session.flush()
+    return dispute(session, dispute_id)
 
 
 def escalate_dispute(session: Session, dispute_id: str, *, reason: str, now: datetime) -> Dispute:

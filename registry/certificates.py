@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from stdnum.iso7064 import mod_11_2
 
 from common.settings import Settings
 
@@ -31,12 +32,8 @@ CODE = re.compile(r"^50-(\d{4})-([DP])-(\d{6})-([0-9X])$")
 
 
 def _check_char(digits: str) -> str:
-    """ISO 7064 MOD 11-2 (the check character of PRC resident ID numbers)."""
-    total = 0
-    for char in digits:
-        total = ((total + int(char)) * 2) % 11
-    value = (12 - total) % 11
-    return "X" if value == 10 else str(value)
+    """ISO 7064 MOD 11-2 (the check character of PRC resident ID numbers), from python-stdnum."""
+    return mod_11_2.calc_check_digit(digits)
 
 
 def _digits(year: str, letter: str, serial: str) -> str:

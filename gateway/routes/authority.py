@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Forbidden
 from common.types import Principal, Role
-from gateway.auth import Ctx, Implementer, Supervisor, require, require_verified
+from gateway.auth import Ctx, Implementer, Public, Supervisor, require, require_verified
 from gateway.events import emit
-from gateway.operation_models import OP, AgreementResult
-from gateway.operation_views import agreement_out
+from gateway.operation_models import OP, AgreementResult, DisputePublic
+from gateway.operation_views import agreement_out, dispute_out
 from gateway.operation_wiring import grant_book, visible_agreement
 from gateway.routes.grants import public as grant_public
-from operation import agreements
+from operation import agreements, delistings, entity_selections, quality
 from operation import requests as operation_requests
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
@@ -235,3 +235,47 @@ def decide_termination(request_id: str, body: Decision, ctx: Ctx, principal: Imp
                 request_id=item.id,
             )
         return DecisionResult(request=_public(item), agreement=result)
+
+
+class Convene(Strict):
+    note: str = Field(min_length=1, max_length=2000, description="when and how the parties were convened")
+
+
+@router.post(f"{OP}/disputes/{{dispute_id}}/coordination", response_model=DisputePublic)
+def convene(dispute_id: str, body: Convene, ctx: Ctx, principal: Supervisor) -> DisputePublic:
+    """The data authority starts coordinating a dispute (A33); only then may it escalate it."""
+    with ctx.uow() as session:
+        item = quality.convene(session, dispute_id, note=body.note, now=ctx.clock.now())
+        emit(session, ctx, principal, "operation.dispute.coordinating", "dispute", item.id)
+        return dispute_out(item, ctx.clock.today())
+
+
+class DelistingPublic(BaseModel):
+    product_id: str
+    product_name: str
+    operator_org_id: str
+    agreement_id: str
+    reason: str
+    delisted_on: date
+
+
+@router.get("/public/operation/delistings", response_model=list[DelistingPublic])
+def public_delistings(ctx: Ctx, _: Public) -> list[DelistingPublic]:
+    """Products taken off the list because their agreement ended (A23-A24, A28), published."""
+    with ctx.uow() as session:
+        return [DelistingPublic(**d.__dict__) for d in delistings.public_record(session)]
+
+
+class SelectionPublic(BaseModel):
+    product_id: str
+    organization_id: str
+    method: str
+    basis: str
+    selected_on: date
+
+
+@router.get("/public/operation/entity-selections", response_model=list[SelectionPublic])
+def public_entity_selections(ctx: Ctx, _: Public) -> list[SelectionPublic]:
+    """Business entities selected by the implementer, with method and basis (Annex 2 Art. 21), published."""
+    with ctx.uow() as session:
+        return [SelectionPublic(**x.__dict__) for x in entity_selections.published(session)]

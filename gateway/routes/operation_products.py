@@ -10,12 +10,12 @@ from fastapi import APIRouter
 from common.errors import Forbidden, InvalidInput, NotFound
 from common.types import Role
 from gateway import identity
-from gateway.auth import Ctx, VerifiedOperator
+from gateway.auth import Ctx, Implementer, VerifiedOperator
 from gateway.events import emit
 from gateway.operation_models import OP, EntityCreate, ProductCreate, ProductPublic, Reader
 from gateway.operation_views import fen, product_out
 from gateway.operation_wiring import operator_org, visible_agreement
-from operation import products
+from operation import entity_selections, products
 from sandbox import jobs as sandbox_jobs
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
@@ -100,17 +100,13 @@ def withdraw_product(product_id: str, ctx: Ctx, principal: VerifiedOperator) -> 
 
 
 @router.post(f"{OP}/products/{{product_id}}/entities", response_model=ProductPublic, status_code=201)
-def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: VerifiedOperator) -> ProductPublic:
-    """Register a business entity re-developing the product (A21). The delivering operator may name another
-    organization; any other operator registers itself."""
+def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: Implementer) -> ProductPublic:
+    """The implementer selects a business entity to re-develop the product (A21, Annex 2 Art. 21), with the
+    method and basis recorded and published (GET /api/v1/public/operation/entity-selections)."""
     with ctx.uow() as session:
         product = products.load(session, product_id)
-        if body.organization_id is None:
-            entity = principal.organization_id
-        else:
-            entity = operator_org(session, body.organization_id).id
-            if entity != principal.organization_id and principal.organization_id != product.operator_org_id:
-                raise Forbidden("a business entity registers itself", field="organization_id")
+        entity = operator_org(session, body.organization_id).id
+        entity_selections.validate(body.method, body.basis)
         product = products.add_entity(
             session,
             product_id,
@@ -118,6 +114,16 @@ def add_entity(product_id: str, body: EntityCreate, ctx: Ctx, principal: Verifie
             related=identity.affiliations_of(session, product.operator_org_id),
             purpose=body.purpose,
             actor_id=principal.user_id,
+            now=ctx.clock.now(),
+        )
+        entity_selections.record(
+            session,
+            product_id=product.id,
+            organization_id=entity,
+            method=body.method,
+            basis=body.basis,
+            user_id=principal.user_id,
+            today=ctx.clock.today(),
             now=ctx.clock.now(),
         )
         emit(

@@ -9,7 +9,8 @@ from operation_world import make_world, set_day
 
 @pytest.fixture
 def world(harness, clock):
-    return make_world(harness, clock)
+    # 1 January: agreements filed today are in force for all of 2025, which an annual report covers (A38)
+    return make_world(harness, clock, day=date(2025, 1, 1))
 
 
 def product_body(agreement_id: str, jobs: list[str], **overrides) -> dict:
@@ -96,20 +97,33 @@ def test_a3_products_come_from_the_operators_own_released_jobs(world):
 
 
 def test_a21_the_delivering_operator_cannot_redevelop_its_own_product(world):
+    """A21 (Art. 21): the implementer selects business entities, basis recorded and published; before, any
+    operator added its own organization."""
     w = world
     agreement = w.filed_agreement()["agreement"]
     product = w.post("products", "operator", product_body(agreement["id"], [w.released_job()]), expect=201)
     pid = product["id"]
-    r = w.post(f"products/{pid}/entities", "operator", {}, expect=409)  # itself, by default
-    assert "A21" in r["detail"]
-    r = w.post(f"products/{pid}/entities", "operator", {"organization_id": w.orgs["operator"]}, expect=409)
-    assert r["requirement"] == "A21"
-    r = w.post(f"products/{pid}/entities", "affiliate", {}, expect=409)  # an affiliated organization
+    sel = {"method": "open_call", "basis": "2025年第1次公开遴选结果"}
+    own = {"organization_id": w.orgs["operator"], **sel}
+    w.post(f"products/{pid}/entities", "operator", own, expect=403)  # selection is the implementer's act
+    w.post(
+        f"products/{pid}/entities", "operator2", {"organization_id": w.orgs["operator2"], **sel}, expect=403
+    )
+    r = w.post(f"products/{pid}/entities", "implementer", own, expect=409)  # the delivering operator
+    assert r["requirement"] == "A21" and "A21" in r["detail"]
+    r = w.post(
+        f"products/{pid}/entities", "implementer", {"organization_id": w.orgs["affiliate"], **sel}, expect=409
+    )
     assert "affiliated" in r["detail"]
-    w.post(f"products/{pid}/entities", "operator2", {"organization_id": w.orgs["affiliate"]}, expect=403)
-    entity = w.post(f"products/{pid}/entities", "operator2", {"purpose": "二次开发"}, expect=201)
+    chosen = {"organization_id": w.orgs["operator2"], "purpose": "二次开发"}
+    r = w.post(
+        f"products/{pid}/entities", "implementer", chosen | {"method": "open_call", "basis": " "}, expect=422
+    )
+    entity = w.post(f"products/{pid}/entities", "implementer", chosen | sel, expect=201)
     assert entity["business_entities"] == [w.orgs["operator2"]]
-    w.post(f"products/{pid}/entities", "operator2", {}, expect=409)  # once
+    w.post(f"products/{pid}/entities", "implementer", chosen | sel, expect=409)  # once
+    [published] = w.c.get("/api/v1/public/operation/entity-selections").json()
+    assert published["organization_id"] == w.orgs["operator2"] and published["basis"] == sel["basis"]
     catalog = w.c.get("/api/v1/public/operation/catalog").json()
     assert catalog == [
         {
@@ -274,8 +288,8 @@ def test_a25_a28_public_annual_disclosure_is_generated_from_the_records_and_anon
     assert authorization["mode"] == "domain" and authorization["mode_scope"] == "民生"
     assert authorization["content"]["purposes"] == ["收入结构分析"]
     assert authorization["scope"] == [{"dataset": "residents", "tables": ["people"]}]
-    assert (authorization["term_start"], authorization["term_end"]) == ("2025-09-01", "2027-08-31")
-    assert authorization["filed_on"] == "2025-09-01" and authorization["state"] == "filed"
+    assert (authorization["term_start"], authorization["term_end"]) == ("2025-01-01", "2027-08-31")
+    assert authorization["filed_on"] == "2025-01-01" and authorization["state"] == "filed"
     [operator] = disclosure["operators"]
     assert operator["datasets"] == ["residents"]
     assert [(p["name"], p["class"], p["pricing"], p["price"]) for p in operator["products"]] == [

@@ -60,6 +60,7 @@ def test_a32_the_source_department_answers_and_the_reporter_accepts(world):
 
 
 def test_a33_disputed_answer_is_coordinated_then_escalated_to_the_city_government(world, clock):
+    """A33: the data authority coordinates first; escalation straight from open is refused (it was not)."""
     w = world
     issue = report(w)
     w.post(f"quality/issues/{issue['id']}/answer", "source", {"answer": "数据无误"})
@@ -70,6 +71,12 @@ def test_a33_disputed_answer_is_coordinated_then_escalated_to_the_city_governmen
     assert dispute["coordination_due"] == "2025-10-27"
     assert w.get(f"quality/issues/{issue['id']}", "operator")["state"] == "disputed"
     w.post(f"disputes/{dispute['id']}/decide", "supervisor", {"outcome": "x"}, expect=409)
+    # the data authority coordinates first: no escalation without a coordination attempt
+    first = w.post(f"disputes/{dispute['id']}/escalate", "supervisor", {"reason": "协调未果"}, expect=409)
+    assert first["error"]["current_state"] == "open"
+    w.post(f"disputes/{dispute['id']}/coordination", "operator", {"note": "x"}, expect=403)
+    convened = w.post(f"disputes/{dispute['id']}/coordination", "supervisor", {"note": "9月29日召集双方核对"})
+    assert convened["state"] == "coordinating"
     escalated = w.post(f"disputes/{dispute['id']}/escalate", "supervisor", {"reason": "协调未果"})
     assert escalated["state"] == "escalated"
     decided = w.post(
