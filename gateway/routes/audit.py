@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from audit.chain import verify
-from audit.query import list_events
+from audit.query import MAX_SEQ, list_events
 from common.errors import InvalidInput
 from gateway.auth import Ctx, Supervisor
 
@@ -52,7 +52,7 @@ def events(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_seq: int | None = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> list[EventPublic]:
     if job and dataset:
         raise InvalidInput("filter by job or by dataset, not both", field="job")
