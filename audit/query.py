@@ -12,6 +12,9 @@ from audit.store import AuditEvent, AuditEventRow
 from common.types import Principal
 
 MAX_LIMIT = 1000
+# seq is a signed 64-bit column on every backend: a larger cursor cannot be bound (SQLite raises
+# OverflowError, PostgreSQL a numeric-range error), so it is refused before the query is built.
+MAX_SEQ = 2**63 - 1
 
 _events = AuditEventRow.__table__
 
@@ -55,6 +58,8 @@ def list_events(
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    if after_seq is not None and not 0 <= after_seq <= MAX_SEQ:
+        raise ValueError(f"after_seq must be between 0 and {MAX_SEQ}")
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware")

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from audit import checkpoint as checkpoints
 from audit.chain import GENESIS_HASH, head, verify
-from audit.query import list_events
+from audit.query import MAX_SEQ, list_events
 from common.errors import InvalidInput
 from gateway.auth import Authenticated, Ctx, Supervisor
 from gateway.checkpointing import sign_checkpoint
@@ -76,7 +76,7 @@ def events(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_seq: int | None = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> list[EventPublic]:
     if job and dataset:
         raise InvalidInput("filter by job or by dataset, not both", field="job")
