@@ -22,10 +22,15 @@ orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once).", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata store.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+from gateway.cli_calendar import calendar_app  # noqa: E402
 from gateway.cli_registry import registry_app  # noqa: E402
+from shuyu.cli import register as register_analyst_commands  # noqa: E402
+
+register_analyst_commands(app)  # login, check, run, jobs, grants, budget: the analyst's client side
 
 for sub, name in (
     (registry_app, "registry"),
+    (calendar_app, "calendar"),
     (users_app, "users"),
     (orgs_app, "orgs"),
     (tokens_app, "tokens"),

@@ -23,6 +23,7 @@ from policies.checker.context import Context, refuse
 from policies.checker.joins import joins
 from policies.checker.limits import limits
 from policies.checker.parse import parse, statement_type
+from policies.checker.populations import populations
 from policies.checker.qualify_columns import qualify_columns
 from policies.checker.resolve_tables import resolve_tables
 from policies.checker.rewrite import rewrite
@@ -45,6 +46,7 @@ RULES = (
     unit_labels,
     runtime_errors,
     rewrite,
+    populations,
 )
 
 __all__ = ["check", "RULES"]
@@ -73,6 +75,7 @@ def check(
     SELECT persons.district AS district
     AVG(persons.income) AS a
     COUNT(DISTINCT persons.person_id) AS __shuyu_units_0
+    ARRAY_AGG(DISTINCT persons.person_id) AS __shuyu_pop_0
     FROM population.persons AS persons GROUP BY persons.district
     >>> q.unit_columns, q.output_columns
     (('__shuyu_units_0',), ('district', 'a'))
@@ -116,4 +119,6 @@ def check(
         },
         k=ctx.k,
         row_cap=ctx.row_cap,
+        population_columns=getattr(ctx, "population_columns", ()),
+        unit_space=getattr(ctx, "unit_space", None),
     )
