@@ -82,11 +82,11 @@ def test_refused_attack_creates_no_job_and_releases_nothing(demo, sql, rule):
 
 def test_runtime_error_probes_succeed_whatever_the_hidden_condition(demo):
     """Before issue 10 each probe failed exactly when someone matched (overflow, division by zero, a bad
-    cast); now every probe runs, so failure carries no bit."""
+    cast); now every probe runs to the gate, so failure carries no bit."""
     harness, tokens, pool = demo
     probes = [
         "SELECT district, count(*) AS n FROM persons WHERE age * 100000000 > 0 GROUP BY district",
-        "SELECT district, count(*) AS n FROM persons WHERE 100 // (age - 99) >= 0 GROUP BY district",
+        "SELECT district, count(*) AS n FROM persons WHERE 100 // (age - 99) <> 12345 GROUP BY district",
         "SELECT district, count(*) AS n FROM persons WHERE 100 % (age - 30) >= 0 GROUP BY district",
         "SELECT district, count(*) AS n FROM persons WHERE CAST(street AS INTEGER) IS NULL GROUP BY district",
         "SELECT district, sum(income) * sum(income) * sum(income) * sum(income) * sum(income) AS p "
@@ -94,7 +94,11 @@ def test_runtime_error_probes_succeed_whatever_the_hidden_condition(demo):
     ]
     for sql in probes:
         job, _ = _run(harness, tokens["operator"], pool, sql)
-        assert job["state"] == "succeeded", (sql, job)
+        # the engine ran to the end: released, or held by the disclosure auditor (the probes overlap),
+        # never failed
+        assert job["state"] in ("succeeded", "held_for_review"), (sql, job["state"])
+        assert job["error_kind"] is None
+        assert job["state"] == "held_for_review" or job["gate"]["rows_out"] > 0, (sql, job["state"], job["gate"])
 
 
 def test_conditional_aggregate_releases_only_rows_whose_cells_meet_k(demo):
