@@ -29,7 +29,12 @@ def population_of(units: exp.Expression) -> exp.Expression | None:
     >>> import sqlglot
     >>> population_of(sqlglot.parse_one("COUNT(DISTINCT p.person_id)")).sql("duckdb")
     'ARRAY_AGG(DISTINCT p.person_id)'
+    >>> population_of(sqlglot.parse_one("COUNT(DISTINCT p.u) FILTER (WHERE p.a = 1)")).sql("duckdb")
+    'ARRAY_AGG(DISTINCT p.u) FILTER(WHERE p.a = 1)'
     """
+    if isinstance(units, exp.Filter):  # a conditional aggregate's cell: the same filter on the list
+        inner = population_of(units.this)
+        return None if inner is None else exp.Filter(this=inner, expression=units.expression.copy())
     if not isinstance(units, exp.Count) or not isinstance(units.this, exp.Distinct):
         return None
     return exp.ArrayAgg(this=units.this.copy())

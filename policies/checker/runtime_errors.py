@@ -38,23 +38,33 @@ _DOUBLE = exp.DataType.build("DOUBLE")
 
 def runtime_errors(ctx: Context) -> None:
     """Refuse data-dependent conversions, then rewrite casts, divisions and overflow-prone arithmetic."""
-    for scope in ctx.scopes:
+    casts, divisions, roots = [], [], []
+    for scope in ctx.scopes:  # one pass over every scope's own nodes (every node belongs to one scope)
         for node in _own_nodes(scope.expression):
             if isinstance(node, _COMPARE):
                 _check_comparison(ctx, scope, node)
+            elif isinstance(node, exp.Cast):
+                if not isinstance(node, exp.TryCast):
+                    casts.append(node)
             elif isinstance(node, exp.Anonymous) and node.name.lower() in ("date_part", "datepart"):
                 if node.expressions and not isinstance(node.expressions[0], exp.Literal):
                     raise _constant_refusal("the part named in date_part()")
             elif isinstance(node, exp.Interval) and node.this is not None and node.this.find(exp.Column):
                 raise _constant_refusal("an INTERVAL's length")
-    tree = ctx.tree
-    for cast in [c for c in tree.find_all(exp.Cast) if not isinstance(c, exp.TryCast)]:
+            if isinstance(node, _ARITH):
+                if isinstance(node, _DIVISIONS):
+                    divisions.append(node)
+                parent = node.parent
+                while isinstance(parent, exp.Paren):
+                    parent = parent.parent
+                if not isinstance(parent, _ARITH):
+                    roots.append(node)
+    for cast in casts:
         cast.replace(exp.TryCast(this=cast.this, to=cast.args["to"]))
-    for node in list(tree.find_all(*_DIVISIONS)):
+    for node in divisions:
         divisor = number(node.expression)
         if divisor is None or divisor == 0:
             node.set("expression", exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
-    roots = [n for n in tree.find_all(*_ARITH) if not isinstance(n.parent, _ARITH + (exp.Paren,))]
     for root in roots:
         _protect(root)
 

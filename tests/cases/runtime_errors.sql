@@ -180,3 +180,10 @@ SELECT count(*) FROM persons WHERE 2147483646 + 1 > age;
 -- case: date arithmetic is wrapped in try
 -- expect: allow
 SELECT count(*) FROM persons WHERE birth_date + INTERVAL 1 DAY > DATE '2000-01-01';
+-- case: overflow inside parentheses is wrapped in try
+-- expect: allow
+SELECT count(*) FROM persons WHERE (age * 100000000) > 0;
+
+-- case: overflow inside parentheses in a group key is wrapped in try
+-- expect: allow
+SELECT (age * 2147483647) AS x, count(*) FROM persons GROUP BY 1;
