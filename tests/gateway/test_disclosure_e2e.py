@@ -189,6 +189,8 @@ def test_two_labels_of_an_uploaded_table_that_differ_by_one_person_are_held(demo
         f"{base}/labels/data", headers=tokens["operator"], files={"file": ("l.csv", csv.encode(), "text/csv")}
     )
     assert upload.status_code == 201, upload.text
+    confirmed = client.put(f"{base}/labels/columns", json=[{"name": "l1"}], headers=tokens["operator"])
+    assert confirmed.status_code == 200, confirmed.text
     register_demo_datasets(
         harness.ctx, registrar_user="registrar", source_user="analyst", dataset_names=["crm_labels"]
     )
