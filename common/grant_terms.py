@@ -26,6 +26,9 @@ class DatasetTerms:
     max_rows: int = 10_000
     allow_row_level: bool = False
     dp: DPSettings = DPSettings()
+    # "table.column" -> the written justification for aggregating, without DP, a column whose grade
+    # requires DP (policies/grading.py): audited, listed for supervisors and in the annual disclosure.
+    k_only_exceptions: Mapping[str, str] | None = None
 
     def spec(self, valid_from: date, valid_to: date) -> GrantSpec:
         terms = {f.name: getattr(self, f.name) for f in fields(DatasetTerms)}

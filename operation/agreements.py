@@ -130,7 +130,10 @@ class ScopeTerms(DatasetTerms):
                 "default_epsilon": self.dp.default_epsilon,
                 "refresh": self.dp.refresh,
                 "max_contributions": self.dp.max_contributions,
+                "key_domains": {k: list(v) for k, v in self.dp.key_domains.items()},
+                "org_cap": self.dp.org_cap,
             },
+            "k_only_exceptions": dict(self.k_only_exceptions or {}),  # grade exceptions (A2, A35)
         }
 
     @classmethod
@@ -145,6 +148,7 @@ class ScopeTerms(DatasetTerms):
             max_rows=data["max_rows"],
             allow_row_level=data["allow_row_level"],
             dp=DPSettings(**{**dp, "mode": DPMode(dp["mode"])}),
+            k_only_exceptions=data.get("k_only_exceptions") or None,
         )
 
 

@@ -168,6 +168,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
             problem = "the differentially private result could not be formed: the gate fails closed"
             return out.slice(0, 0), GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"))
         withheld = 0
+        kept = None  # DP rows are the declared domain's cells, not rows of the sandbox result
     elif policy.is_aggregate:
         problem = _unit_problem(table, policy)
         if problem:

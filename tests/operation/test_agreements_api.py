@@ -29,8 +29,9 @@ def dry_run(world, sql=DISTRICT_SQL) -> dict:
 
 
 def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world):
-    """Plan → expert review → approval → selection → agreement → signing → filing → grants → a job that runs;
-    then termination → the same job refused with the reason. All through the API."""
+    """Plan → expert review → approval → selection → agreement → signing → filing → grants → an allowed query;
+    then termination → the same query refused with the reason. All through the API; the run in the real
+    sandbox is the next test (skipped, visibly, without bubblewrap)."""
     w = world
     plan = w.plan()
     assert plan["state"] == "draft" and plan["content"]["public_good_products"]
@@ -66,16 +67,6 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
     assert [g["id"] for g in w.get("/api/v1/grants", "operator")] == [grant["id"]]
     assert dry_run(w)["verdict"] == "allowed"
 
-    bwrap = shutil.which("bwrap") is not None
-    if bwrap:  # a job that runs in the real sandbox
-        pool = WorkerPool(w.harness.ctx, 1)
-        job = w.post("/api/v1/jobs", "operator", {"sql": DISTRICT_SQL}, expect=202)
-        while pool.run_once("test-worker"):
-            pass
-        job = w.get(f"/api/v1/jobs/{job['id']}", "operator")
-        assert job["state"] == "succeeded", job
-        assert job["gate"]["rows_out"] == 4
-
     ended = w.post(
         f"agreements/{agreement['id']}/terminate",
         "implementer",
@@ -88,10 +79,6 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
     refused = dry_run(w)
     assert refused["verdict"] == "denied" and "revoked" in refused["violation"]["message"]
     assert "breach" in refused["violation"]["message"] and "超范围使用数据" in refused["violation"]["message"]
-    if bwrap:
-        response = w.c.post("/api/v1/jobs", json={"sql": DISTRICT_SQL}, headers=w.h["operator"])
-        assert response.status_code == 403
-        assert "terminated (breach)" in response.json()["error"]["message"]
     kinds = audit_kinds(w.harness)
     for kind in (
         "operation.plan.created",
@@ -107,6 +94,32 @@ def test_a10_a16_a17_a24_walk_from_plan_to_job_then_termination_refuses_it(world
     ):
         assert kind in kinds, kind
     assert w.get("/api/v1/audit/verify", "supervisor")["ok"] is True
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed: no real job runs")
+def test_a10_a24_a_filed_agreement_runs_a_real_job_and_termination_refuses_the_next(world):
+    """The sandbox half of the walk above: the filed agreement's grant runs a job in bubblewrap, and after
+    termination the same job is refused at submission with the reason."""
+    w = world
+    w.filed_agreement()
+    pool = WorkerPool(w.harness.ctx, 1)
+    job = w.post("/api/v1/jobs", "operator", {"sql": DISTRICT_SQL}, expect=202)
+    while pool.run_once("test-worker"):
+        pass
+    job = w.get(f"/api/v1/jobs/{job['id']}", "operator")
+    assert job["state"] == "succeeded", job
+    assert job["gate"]["rows_out"] == 4
+    [agreement] = w.get("agreements", "implementer")
+    w.post(
+        f"agreements/{agreement['id']}/terminate",
+        "implementer",
+        {"reason": "breach", "detail": "超范围使用数据"},
+    )
+    response = w.c.post("/api/v1/jobs", json={"sql": DISTRICT_SQL}, headers=w.h["operator"])
+    assert response.status_code == 403
+    assert "terminated (breach)" in response.json()["error"]["message"]
+    assert not pool.run_once("test-worker")  # nothing was queued
 
 
 def test_a16_term_longer_than_3_years_is_refused(world):
