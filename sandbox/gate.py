@@ -158,6 +158,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
     out = canonical_table(table.select(visible))
 
     dp_report = None
+    kept: list[int] | None = None  # input row of each row kept by the k-threshold (None: every row, in order)
     if policy.dp is not None:
         # Differential privacy: no k-threshold on exact counts (suppression itself would leak); every key of
         # the declared domain is released with noise, absent keys filled with exact 0 before the noise.
@@ -186,7 +187,6 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
         withheld = rows_in - out.num_rows
     else:
         withheld = 0
-        kept = None
 
     reasons: list[str] = []
     truncated = False

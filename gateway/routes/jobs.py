@@ -223,7 +223,16 @@ def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
         jobs.request_cancel(session, row, ctx.clock.now())
         if row.state == JobState.cancelled:
             settle_dp(session, ctx, row.id, "refunded", principal)  # nothing ran, nothing was released
-        emit(session, ctx, principal, "job.cancel_requested", "job", row.id, state=row.state)
+        emit(
+            session,
+            ctx,
+            principal,
+            "job.cancel_requested",
+            "job",
+            row.id,
+            state=row.state,
+            checked_sql=row.checked_sql,
+        )
         return public(row)
 
 

@@ -14,6 +14,7 @@ import pytest
 from audit.store import AuditEventRow
 from catalog import service as catalog_service
 from gateway.demo import seed
+from gateway.demo_registry import register_demo_datasets
 from gateway.workers import WorkerPool
 from sandbox.store import DisclosurePopulationRow
 
@@ -160,3 +161,65 @@ def test_the_gate_report_does_not_count_withheld_rows(demo):
         event = session.query(AuditEventRow).filter_by(kind="gate.decision", subject_id=job["id"]).one()
         details = json.loads(event.details) if isinstance(event.details, str) else event.details
         assert details["rows_suppressed"] > 0 and details["checked_sql"].startswith("SELECT")
+
+
+LABELS = {
+    "name": "crm_labels",
+    "title": "客户标签（社会数据）",
+    "update_frequency": "monthly",
+    "sector": "零售",
+    "open_attribute": "not_open",
+}
+
+
+def test_two_labels_of_an_uploaded_table_that_differ_by_one_person_are_held(demo):
+    """The uploaded-label family: the operator labels people itself, so two labels can differ by one."""
+    harness, tokens, pool = demo
+    client = harness.client
+    assert (
+        client.post("/api/v1/catalog/social-datasets", json=LABELS, headers=tokens["operator"]).status_code
+        == 201
+    )
+    base = "/api/v1/catalog/datasets/crm_labels/tables"
+    assert client.post(base, json={"name": "labels"}, headers=tokens["operator"]).status_code == 201
+    csv = "person_id,l1,l2\n" + "".join(
+        f"{i},{'a' if i <= 40 else 'b'},{'a' if 2 <= i <= 40 else 'b'}\n" for i in range(1, 201)
+    )
+    upload = client.put(
+        f"{base}/labels/data", headers=tokens["operator"], files={"file": ("l.csv", csv.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    confirmed = client.put(f"{base}/labels/columns", json=[{"name": "l1"}], headers=tokens["operator"])
+    assert confirmed.status_code == 200, confirmed.text
+    register_demo_datasets(
+        harness.ctx, registrar_user="registrar", source_user="analyst", dataset_names=["crm_labels"]
+    )
+    org = client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
+    grant = client.post(
+        "/api/v1/grants",
+        headers=tokens["implementer"],
+        json={
+            "organization_id": org,
+            "dataset": "crm_labels",
+            "purpose": "客群画像",
+            "valid_from": "2024-01-01",
+            "valid_to": "2026-12-31",
+            "privacy_unit": "person_id",
+            "columns": {"labels": {"person_id": "join", "l1": "group", "l2": "group"}},
+        },
+    )
+    assert grant.status_code == 201, grant.text
+    query = (
+        "SELECT c.{0} AS label, sum(p.income) AS s FROM persons p JOIN labels c ON p.person_id = c.person_id "
+        "GROUP BY c.{0}"
+    )
+    checked = client.post(
+        "/api/v1/queries/check", json={"sql": query.format("l1")}, headers=tokens["operator"]
+    )
+    if checked.json()["verdict"] == "denied":  # the checker refuses grouping by per-person labels: also safe
+        assert checked.json()["violation"]["code"] == "policy_violation"
+        return
+    first = run(harness, tokens["operator"], pool, query.format("l1"))
+    assert first["state"] == "succeeded", first
+    second = run(harness, tokens["operator"], pool, query.format("l2"))
+    assert_held(harness, tokens, second, first["id"])
