@@ -2,8 +2,8 @@
 results with intervals, the ledger (reserve at submission, commit on release, refund on failure/cancel), the
 budget endpoint, the dry-run cost and the differencing pair under a `required` grant.
 
-Setup uses the demo's organizations, synthetic data and registration (``gateway.demo``), and gives the operator
-its DP grant through the grants API (not the demo's agreement), so the DP terms are the test's own.
+Setup uses the demo's organizations, synthetic data and registration (``gateway.demo``), and gives the
+operator its DP grant through the grants API (not the demo's agreement), so the DP terms are the test's own.
 """
 
 import shutil
