@@ -68,7 +68,7 @@ def test_suggestions_on_planted_values():
     for col in ("bad_id", "bad_uscc", "bad_card", "note", "email", "income", "age"):
         assert s[col].pii_tags == (), col
         assert not s[col].personal and s[col].level is Level.general, col
-    assert s["name"].pii_tags == ("PERSON_NAME",) and s["name"].personal
+    assert "PERSON_NAME" in s["name"].pii_tags and s["name"].personal  # by its values and by its name
     assert all(v.level is not Level.core for v in s.values())
 
 

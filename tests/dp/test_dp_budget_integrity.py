@@ -211,6 +211,10 @@ def test_query_cap_per_grant_per_period(setup, clock):
     assert refused.status_code == 409
     assert "allows 2 DP queries in budget period 2025-01" in refused.json()["error"]["message"]
     assert budget(harness, tokens, grant_id)["queries"] == 2
+    dry = harness.client.post(
+        "/api/v1/queries/check", json={"sql": SQL, "dp": {"epsilon": 0.1}}, headers=tokens["operator"]
+    ).json()
+    assert dry["dp"]["fits"] is False and dry["dp"]["budget"]["max_queries"] == 2  # the dry run says so too
     clock.advance(days=30)
     spend(harness, tokens, pool, 0.1)  # a new period, a new allowance
 
