@@ -109,12 +109,13 @@ with ctx.uow() as db:
     )
     proc = subprocess.Popen([sys.executable, "-c", serve], env=env, cwd=str(ROOT))
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 180  # a busy machine imports slowly
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     return proc, url, token.stdout.strip().splitlines()[-1]
 
 

@@ -8,8 +8,8 @@ Rules:
   ``sample_rows`` indices drawn without replacement by ``numpy.random.default_rng(seed)``, in row order).
 * PII tags: each string column's sampled non-null cells are scanned with :func:`common.pii.scan_values`;
   an entity hitting at least ``PII_SHARE`` (30%) of them becomes a tag. Column-name hints add
-  ``PERSON_NAME`` for person-name columns (``name``, ``姓名``, ``full_name``...); nothing scans names in
-  values (no NER model offline).
+  ``PERSON_NAME`` for person-name columns (``name``, ``姓名``, ``full_name``...); the value scan tags
+  standalone 2-4 character Han names as ``CN_PERSON_NAME`` (a pattern recognizer, no NER model offline).
 * Personal information (个人信息): any of resident ID, mobile, bank card, e-mail or person name.
 * Level: ``important`` (重要数据) when the column holds identifiers that single out a person on their own
   and enable fraud — resident ID numbers and bank card numbers; ``general`` (一般数据) otherwise.

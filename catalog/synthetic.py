@@ -195,6 +195,11 @@ def _streets() -> tuple[list[str], np.ndarray, np.ndarray]:
     return names, np.array(first), np.array(count)
 
 
+def street_names() -> list[str]:
+    """Every street name the generator can produce: public knowledge, so a DP key domain (demo grants)."""
+    return _streets()[0]
+
+
 def _name_pools() -> tuple[list[str], np.ndarray, list[str], list[str], list[str]]:
     from faker.providers.company.zh_CN import Provider as CompanyProvider
     from faker.providers.person.zh_CN import Provider as PersonProvider

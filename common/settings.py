@@ -49,8 +49,22 @@ class SandboxSettings(BaseModel):
     docker_image: str = "shuyu:latest"
 
 
+class RiskSettings(BaseModel):
+    """Supervisor risk-signal thresholds (issue 11): crossing one raises an audited alert (gateway/risk.py)."""
+
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 31)  # signals count jobs in this trailing window
+    auditor_hits: int = Field(default=1, ge=1)  # results held by the disclosure auditor (or held for review)
+    failed_jobs: int = Field(default=5, ge=1)  # failed jobs inside any burst_minutes span
+    burst_minutes: float = Field(default=10.0, gt=0)
+    near_duplicates: int = Field(default=5, ge=2)  # jobs sharing one normalized SQL fingerprint
+    queries_per_hour: float = Field(default=60.0, gt=0)  # average submission rate over the window
+    epsilon_spent: float = Field(default=5.0, gt=0)  # DP budget burned (committed epsilon) in the window
+
+
 class AuditSettings(BaseModel):
     hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+    # How often the workers sign the chain's head with the platform key (a checkpoint holders keep).
+    checkpoint_seconds: float = Field(default=3600.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -65,6 +79,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     sandbox: SandboxSettings = SandboxSettings()
     audit: AuditSettings = AuditSettings()
+    risk: RiskSettings = RiskSettings()
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -111,6 +111,8 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     version: int = 0  # 0 = no data uploaded yet
     row_count: int | None = None
+    # "social": an operator's own uploaded data (A34), whose columns are labels it chose per person
+    origin: str = "public"
 
     def column(self, name: str) -> ColumnInfo | None:
         lowered = name.lower()

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from common.clock import Clock
 from common.settings import Settings
-from gateway import errors
+from gateway import docs_pages, errors
 from gateway.context import AppContext
 from gateway.edge import EdgeGuard
 from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
@@ -36,6 +36,15 @@ from gateway.routes import public_objections as public_objections_routes  # noqa
 from gateway.routes import relationships as relationships_routes  # noqa: E402
 
 ROUTERS += (accounts_routes.router, relationships_routes.router, public_objections_routes.router)
+from gateway.routes import authority as authority_routes  # noqa: E402
+
+ROUTERS += (authority_routes.router,)
+from gateway.routes import risk as risk_routes  # noqa: E402
+
+ROUTERS += (risk_routes.router,)
+from gateway.routes import tokens as token_routes  # noqa: E402
+
+ROUTERS += (token_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
@@ -59,12 +68,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None, start_workers:
         title="Shuyu 数域",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by gateway.docs_pages
+        redoc_url=None,
         description="Privacy-preserving data operation platform for public data: "
         "raw data stays in its domain, usable but invisible.",
     )
     app.state.ctx = ctx
     app.state.pool = None
     errors.install(app)
+    docs_pages.install(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(

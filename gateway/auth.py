@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.errors import Forbidden, Unauthenticated
 from common.types import Principal, Role
@@ -25,6 +26,11 @@ def get_ctx(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+# Declares the bearer scheme in the OpenAPI (Swagger UI's "Authorize"); the token itself is read and checked
+# by ``_bearer`` below, which also gives the precise 401 messages.
+BEARER = HTTPBearer(auto_error=False, description="an API token: `Authorization: Bearer <token>`")
+Declared = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -52,11 +58,11 @@ def _mark(dependency, label: str):
     return dependency
 
 
-def _public(request: Request, ctx: Ctx) -> Principal | None:
+def _public(request: Request, ctx: Ctx, _: Declared) -> Principal | None:
     return _principal(request, ctx)
 
 
-def _authenticated(request: Request, ctx: Ctx) -> Principal:
+def _authenticated(request: Request, ctx: Ctx, _: Declared = None) -> Principal:
     principal = _principal(request, ctx)
     if principal is None:
         raise Unauthenticated("this endpoint needs a bearer token")
@@ -67,7 +73,7 @@ def require(*roles: Role, verified: bool = False):
     """A dependency admitting callers holding any of ``roles`` (and real-name verified, if asked)."""
     wanted = frozenset(roles)
 
-    def dependency(request: Request, ctx: Ctx) -> Principal:
+    def dependency(request: Request, ctx: Ctx, _: Declared) -> Principal:
         principal = _authenticated(request, ctx)
         if not principal.roles & wanted:
             names = ", ".join(sorted(r.value for r in wanted))

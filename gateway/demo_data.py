@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from catalog.synthetic import street_names
+from common.types import DPMode, DPSettings
+
 ORGANIZATIONS = (
     ("重庆市数据资源中心", "data_source"),
     ("重庆市公共数据资源登记中心", "registrar"),
@@ -46,44 +49,70 @@ DATASETS = {
     ),
 }
 
+# Graded realistically (A2, A35): identifiers and incomes of persons are personal information at 重要
+# (important) level, so aggregates of them leave only under DP (policies/grading.py); demographic attributes
+# are personal at 一般 (general) level; enterprise registrations are public company information (一般, not
+# personal), except the legal representative's identity.
 _ID = dict(level="important", personal=True)
+_GENERAL = dict(level="general", personal=False, pii_tags=())
 COLUMN_METADATA = {
     ("population", "persons"): {
-        "person_id": dict(description="person pseudonymous key", personal=True, pii_tags=()),
+        "person_id": dict(description="person pseudonymous key", **_ID, pii_tags=()),
         "name": dict(description="姓名", **_ID, pii_tags=("PERSON_NAME",)),
         "id_card": dict(description="居民身份证号码", **_ID, pii_tags=("CN_RESIDENT_ID",)),
         "phone": dict(description="手机号码", **_ID, pii_tags=("CN_MOBILE",)),
-        "gender": dict(description="性别", personal=True, pii_tags=()),
-        "birth_date": dict(description="出生日期", personal=True, pii_tags=()),
-        "age": dict(description="年龄 (as of 2025-01-01)", personal=True, lower=0, upper=120),
-        "district": dict(description="区县", pii_tags=()),
-        "street": dict(description="街道", pii_tags=()),
-        "income": dict(description="年收入 (CNY)", personal=True, lower=0, upper=2_000_000),
+        "gender": dict(description="性别", level="general", personal=True, pii_tags=()),
+        "birth_date": dict(description="出生日期", **_ID, pii_tags=()),
+        "age": dict(
+            description="年龄 (as of 2025-01-01)", level="general", personal=True, lower=0, upper=120
+        ),
+        "district": dict(description="区县", **_GENERAL),
+        "street": dict(description="街道", **_GENERAL),
+        # Contributions are clamped to [0, 500000] under DP: the bound sets the noise, and an income above it
+        # counts as 500000 in sums and averages (documented in the tour).
+        "income": dict(description="年收入 (CNY)", **_ID, lower=0, upper=500_000),
     },
     ("population", "households"): {
-        "hh_id": dict(description="household key", personal=True),
-        "person_id": dict(description="person pseudonymous key", personal=True),
-        "district": dict(description="区县"),
-        "size": dict(description="household size", lower=1, upper=10),
+        "hh_id": dict(description="household key", **_ID),
+        "person_id": dict(description="person pseudonymous key", **_ID),
+        "district": dict(description="区县", **_GENERAL),
+        "size": dict(description="household size", level="general", personal=True, lower=1, upper=10),
     },
     ("enterprises", "enterprises"): {
-        "uscc": dict(description="统一社会信用代码", pii_tags=("CN_USCC",)),
-        "name": dict(description="企业名称"),
+        "uscc": dict(description="统一社会信用代码", level="general", personal=False, pii_tags=("CN_USCC",)),
+        "name": dict(description="企业名称", **_GENERAL),
         "legal_rep_name": dict(description="法定代表人姓名", **_ID, pii_tags=("PERSON_NAME",)),
         "legal_rep_id_card": dict(description="法定代表人身份证号码", **_ID, pii_tags=("CN_RESIDENT_ID",)),
-        "industry": dict(description="行业"),
-        "district": dict(description="区县"),
-        "registered_capital": dict(description="注册资本 (CNY)", lower=0, upper=1_000_000_000),
-        "employees": dict(description="从业人数", lower=0, upper=100_000),
-        "founded_date": dict(description="成立日期"),
+        "industry": dict(description="行业", **_GENERAL),
+        "district": dict(description="区县", **_GENERAL),
+        "registered_capital": dict(description="注册资本 (CNY)", **_GENERAL, lower=0, upper=1_000_000_000),
+        "employees": dict(description="从业人数", **_GENERAL, lower=0, upper=100_000),
+        "founded_date": dict(description="成立日期", **_GENERAL),
     },
     ("social_insurance", "contributions"): {
-        "person_id": dict(description="person pseudonymous key", personal=True),
-        "month": dict(description="缴费月份 YYYY-MM"),
-        "employer_uscc": dict(description="用人单位统一社会信用代码", pii_tags=("CN_USCC",)),
-        "base_amount": dict(description="缴费基数 (CNY)", personal=True, lower=0, upper=100_000),
+        "person_id": dict(description="person pseudonymous key", **_ID),
+        "month": dict(description="缴费月份 YYYY-MM", level="general", personal=True, pii_tags=()),
+        "employer_uscc": dict(description="用人单位统一社会信用代码", level="general", pii_tags=("CN_USCC",)),
+        "base_amount": dict(description="缴费基数 (CNY)", **_ID, lower=0, upper=25_000),
     },
 }
+
+# Persons' data under DP (its grades require it): each query spends epsilon from a monthly budget; group keys
+# come from declared domains — districts and genders are public knowledge (gateway/access.py).
+_KEYS = {
+    "persons.street": tuple(street_names()),
+    "persons.age": tuple(str(a) for a in range(0, 100)),
+    "households.size": tuple(str(n) for n in range(1, 11)),
+    "contributions.month": tuple(f"2024-{m:02d}" for m in range(1, 13)),
+}
+
+
+def _dp(*tables: str) -> DPSettings:
+    domains = {key: keys for key, keys in _KEYS.items() if key.partition(".")[0] in tables}
+    return DPSettings(
+        mode=DPMode.required, epsilon_budget=20.0, default_epsilon=0.5, refresh="monthly", key_domains=domains
+    )
+
 
 # The demo operator's column rules (issue 3): they exercise every rule.
 DEMO_GRANTS = {
@@ -91,6 +120,7 @@ DEMO_GRANTS = {
         purpose="人口与收入结构分析（演示）",
         privacy_unit="person_id",
         k=10,
+        dp=_dp("persons", "households"),
         columns={
             "persons": {
                 "person_id": "join",
@@ -111,6 +141,7 @@ DEMO_GRANTS = {
         purpose="社保缴费与就业分析（演示）",
         privacy_unit="person_id",
         k=10,
+        dp=_dp("contributions"),
         columns={
             "contributions": {
                 "person_id": "join",
@@ -120,6 +151,7 @@ DEMO_GRANTS = {
             }
         },
     ),
+    # Public company information (not personal, 一般): k-only aggregates and row-level names, no DP.
     "enterprises": dict(
         purpose="市场主体结构分析（演示）",
         privacy_unit="uscc",

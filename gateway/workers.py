@@ -24,6 +24,7 @@ from gateway.access import settle_dp
 from gateway.context import AppContext
 from gateway.events import emit
 from gateway.execution import execute, fail_unexpected
+from gateway.routes.audit import sign_checkpoint
 from gateway.routes.registry import sweep_and_audit
 from sandbox import jobs
 from sandbox.runner import make_runner
@@ -149,7 +150,7 @@ class WorkerPool:
                 log.exception("heartbeat failed")
 
     def _loop(self, worker_id: str) -> None:
-        last_sweep = last_registry_sweep = 0.0
+        last_sweep = last_registry_sweep = last_checkpoint = 0.0
         while not self.stop_event.is_set():
             try:
                 if time.monotonic() - last_sweep > self.sweep_seconds:
@@ -161,6 +162,12 @@ class WorkerPool:
                 ):
                     last_registry_sweep = time.monotonic()
                     sweep_and_audit(self.ctx)  # R18: certificates not renewed in time are cancelled
+                if (
+                    worker_id.endswith(":0")
+                    and time.monotonic() - last_checkpoint > self.ctx.settings.audit.checkpoint_seconds
+                ):
+                    last_checkpoint = time.monotonic()
+                    sign_checkpoint(self.ctx)  # holders of a checkpoint can detect a later truncation
                 if not self.run_once(worker_id):
                     if self.ctx.job_submitted.wait(self.poll_seconds):
                         self.ctx.job_submitted.clear()

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import InvalidInput, InvalidTransition, NotFound
+from common.grant_terms import DatasetTerms, GrantSpec  # noqa: F401 (re-exported: grants speak these)
 from common.types import CatalogSnapshot, ColumnRule, DPMode, DPSettings, Grant, Rule, Verdict
+from policies import grading
 from policies.row_filter import row_filter
-from policies.store import GrantRow, GrantVersionRow
+from policies.store import GrantExceptionRow, GrantRow, GrantVersionRow
 
 MAX_TERM_YEARS = 3  # A16: the operating term is at most three years
 TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -28,32 +30,6 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "suspended": frozenset({"active", "revoked"}),
     "revoked": frozenset(),
 }
-
-
-@dataclass(frozen=True)
-class DatasetTerms:
-    """What one dataset is granted, without the validity window (an agreement's scope carries these)."""
-
-    purpose: str
-    columns: Mapping[str, Mapping[str, str]]
-    privacy_unit: str
-    k: int = 10
-    row_filters: Mapping[str, str] | None = None
-    max_rows: int = 10_000
-    allow_row_level: bool = False
-    dp: DPSettings = DPSettings()
-
-    def spec(self, valid_from: date, valid_to: date) -> GrantSpec:
-        terms = {f.name: getattr(self, f.name) for f in fields(DatasetTerms)}
-        return GrantSpec(**terms, valid_from=valid_from, valid_to=valid_to)
-
-
-@dataclass(frozen=True, kw_only=True)
-class GrantSpec(DatasetTerms):
-    """The implementer's terms for one version of a grant: the dataset terms plus the window."""
-
-    valid_from: date
-    valid_to: date
 
 
 def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[dict, dict]:
@@ -86,7 +62,24 @@ def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[d
         except ValueError as error:
             raise InvalidInput(f"row filter for {table}: {error}", field="row_filters")
     _validate_dp(spec.dp)
+    _validate_grades(spec, dataset, rules, catalog)
     return rules, filters
+
+
+def _validate_grades(spec: GrantSpec, dataset: str, rules: dict, catalog: CatalogSnapshot) -> None:
+    """The column grades decide what the grant may allow (A2, A35); the first violation is refused."""
+    found = grading.violations(dataset, rules, spec.dp.mode, exceptions_of_spec(spec), catalog)
+    if found:
+        first = found[0]
+        raise InvalidInput(
+            f"{dataset}.{first.table}.{first.column}: {first.reason} (A2, A35)",
+            field="columns",
+            hint=first.hint,
+        )
+
+
+def exceptions_of_spec(spec: DatasetTerms) -> dict[str, str]:
+    return {k.lower(): v.strip() for k, v in (spec.k_only_exceptions or {}).items()}
 
 
 def _plus_years(day: date, years: int) -> date:
@@ -205,6 +198,19 @@ def _add_version(session, row, version, spec, rules, filters, actor_id, reason, 
             created_at=now,
         )
     )
+    for key, text in sorted(exceptions_of_spec(spec).items()):
+        table, _, column = key.partition(".")
+        session.add(
+            GrantExceptionRow(
+                grant_id=row.id,
+                version=version,
+                table_name=table,
+                column_name=column,
+                justification=text,
+                created_by=actor_id,
+                created_at=now,
+            )
+        )
     session.flush()
 
 
@@ -290,3 +296,94 @@ def usable(grant: Grant, today: date, registration: Verdict) -> Verdict:
     if not registration.allowed:
         return Verdict(False, f"dataset {grant.dataset}: {registration.reason}")
     return Verdict(True, "active, inside its validity window, dataset registration valid")
+
+
+def of_agreement(session: Session, agreement_id: str) -> list[Grant]:
+    """The grants an operating agreement materialized, by dataset name (any status)."""
+    ids = session.scalars(
+        select(GrantRow.id).where(GrantRow.agreement_id == agreement_id).order_by(GrantRow.dataset_name)
+    )
+    return [load(session, grant_id) for grant_id in ids]
+
+
+# ------------------------------------------------------------------------------- grade exceptions
+
+
+@dataclass(frozen=True)
+class GrantException:
+    """A recorded k-only exception, as supervisors and the annual disclosure see it."""
+
+    grant_id: str
+    version: int
+    organization_id: str
+    dataset: str
+    table: str
+    column: str
+    justification: str
+    created_by: str
+    created_at: datetime
+    valid_from: date
+    valid_to: date
+    status: str
+
+
+def exceptions_of(session: Session, grant_id: str, version: int) -> dict[str, str]:
+    rows = session.scalars(
+        select(GrantExceptionRow).where(
+            GrantExceptionRow.grant_id == grant_id, GrantExceptionRow.version == version
+        )
+    )
+    return {f"{r.table_name}.{r.column_name}": r.justification for r in rows}
+
+
+def list_exceptions(session: Session, organization_id: str | None = None) -> list[GrantException]:
+    """The exceptions of every grant's current version (oldest grant first)."""
+    query = (
+        select(GrantExceptionRow, GrantRow, GrantVersionRow)
+        .join(GrantRow, GrantRow.id == GrantExceptionRow.grant_id)
+        .join(
+            GrantVersionRow,
+            (GrantVersionRow.grant_id == GrantRow.id) & (GrantVersionRow.version == GrantRow.current_version),
+        )
+        .where(GrantExceptionRow.version == GrantRow.current_version)
+        .order_by(GrantRow.created_at, GrantExceptionRow.table_name, GrantExceptionRow.column_name)
+    )
+    if organization_id is not None:
+        query = query.where(GrantRow.organization_id == organization_id)
+    return [
+        GrantException(
+            grant_id=g.id,
+            version=e.version,
+            organization_id=g.organization_id,
+            dataset=g.dataset_name,
+            table=e.table_name,
+            column=e.column_name,
+            justification=e.justification,
+            created_by=e.created_by,
+            created_at=e.created_at,
+            valid_from=v.valid_from,
+            valid_to=v.valid_to,
+            status=g.status,
+        )
+        for e, g, v in session.execute(query)
+    ]
+
+
+def enforced(
+    session: Session, held: list[Grant] | tuple[Grant, ...], catalog: CatalogSnapshot
+) -> tuple[Grant, ...]:
+    """The grants as the checker may see them (A2, A35): each stored grant re-checked against today's grades,
+    offending columns denied (fail closed); a non-DP grant cannot reach what a DP-required grant of the same
+    organization protects on the same dataset."""
+    shielded: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for grant in held:
+        key = (grant.organization_id, grant.dataset.lower())
+        shielded.setdefault(key, set()).update(grading.dp_protected(grant, catalog))
+    out = []
+    for grant in held:
+        exceptions = exceptions_of(session, grant.id, grant.version)
+        effective, _ = grading.enforce(
+            grant, catalog, exceptions, shielded.get((grant.organization_id, grant.dataset.lower()), ())
+        )
+        out.append(effective)
+    return tuple(out)

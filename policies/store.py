@@ -47,3 +47,22 @@ class GrantVersionRow(Base):
     created_by: Mapped[str] = mapped_column(String(32))
     change_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GrantExceptionRow(Base):
+    """A k-only exception recorded on one grant version: the column needs DP by its grade (A2, A35), and the
+    implementer's written justification says why this grant may aggregate it without DP."""
+
+    __tablename__ = "grant_exceptions"
+    __table_args__ = (
+        UniqueConstraint("grant_id", "version", "table_name", "column_name", name="grant_exception"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(63))
+    column_name: Mapped[str] = mapped_column(String(63))
+    justification: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -439,11 +439,12 @@ def act(
 
     ``organization_id`` is the applicant's organization for applicant actions (withdraw)."""
     row = _application_row(session, application_id, lock=True)
+    # Authorization first: a refused transition's 409 would tell another organization the state.
+    if workflow.actor_of(action) == "applicant" and organization_id != row.applicant_org_id:
+        raise Forbidden("only the applicant may do this")
     to_state = workflow.target(action, row.state, row.kind)
     if action in ("return", "reject") and not reason.strip():
         raise InvalidInput(f"{action} needs a reason", field="reason")
-    if workflow.actor_of(action) == "applicant" and organization_id != row.applicant_org_id:
-        raise Forbidden("only the applicant may do this")
     if action == "accept":
         waiting = session.scalar(
             select(func.count())
@@ -476,9 +477,9 @@ def resubmit(
 ) -> ApplicationView:
     """The applicant completes a returned application; the acceptance deadline runs again."""
     row = _application_row(session, application_id, lock=True)
-    to_state = workflow.target("resubmit", row.state, row.kind)
-    if organization_id != row.applicant_org_id:
+    if organization_id != row.applicant_org_id:  # before the state check, whose 409 names the state
         raise Forbidden("only the applicant may do this")
+    to_state = workflow.target("resubmit", row.state, row.kind)
     if content is not None:
         row.content = canonical(_validate_content(content))
     row.submitted_on, row.acceptance_due = today, deadlines.acceptance_due(today, workdays.of(session))

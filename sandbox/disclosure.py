@@ -34,18 +34,18 @@ from datetime import datetime, timedelta
 import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from common.job_plan import JobPlan
 from sandbox.gate import GateReport
-from sandbox.store import DisclosurePopulationRow
+from sandbox.store import DisclosureLockRow, DisclosurePopulationRow
 
 RETENTION = timedelta(days=365)
 MAX_ROWS_PER_SPACE = 200_000
 MAX_BITMAP_BYTES = 8 * 1024 * 1024
 _DIRECT_LIMIT = 1 << 31
-_K_WINDOW = 1000
+_K_WINDOW = 1000  # no grant's k is this large; bounds the index range scanned
 HELD_REASON = (
     "the disclosure auditor held this result for supervisor review: a released value's population differs "
     "from that of another release by fewer than k privacy units"
@@ -84,22 +84,8 @@ def unit_ids(values: pa.Array) -> BitMap:
     >>> all(i >= 2**31 for i in unit_ids(pa.array(["a", "b"])))
     True
     """
-    values = values.drop_null()
-    if len(values) == 0:
-        return BitMap()
-    if pa.types.is_integer(values.type):
-        ints = values.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        direct = (ints >= 0) & (ints < _DIRECT_LIMIT)
-        ids = np.where(direct, ints, 0).astype(np.uint32)
-        if not direct.all():
-            ids[~direct] = _mix(ints[~direct].astype(np.uint64))
-        return _bitmap(ids)
-    texts = values.cast(pa.string()).to_pylist()
-    hashed = [
-        int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=4).digest(), "big") | _DIRECT_LIMIT
-        for t in texts
-    ]
-    return _bitmap(np.array(hashed, dtype=np.uint32))
+    ids, valid = _ids_and_validity(values)
+    return _bitmap(ids if valid is None else ids[valid])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -112,23 +98,56 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _bitmap(ids: np.ndarray) -> BitMap:
+    # Sorted, then from an array.array: ~5x faster than unsorted input and ~10x faster than a numpy array.
     packed = array.array("I")
-    packed.frombytes(np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
-    return BitMap(packed)  # from array.array: ~10x faster than from a numpy array
+    packed.frombytes(np.sort(np.asarray(ids, dtype=np.uint32)).tobytes())
+    return BitMap(packed)
 
 
 def populations(table: pa.Table, columns: Sequence[str], rows: Sequence[int]) -> list[list[BitMap]]:
-    """Per released row (input row numbers ``rows``), the distinct populations of its ``columns``."""
-    lists = [table.column(name).combine_chunks() for name in columns]
+    """Per released row (input row numbers ``rows``), the distinct populations of its ``columns``.
+
+    Ids are computed once over each column's flattened lists, then sliced per row (no per-row Arrow calls)."""
+    per_column = []
+    for name in columns:
+        lists = table.column(name).combine_chunks()
+        offsets = lists.offsets.to_numpy()
+        ids, valid = _ids_and_validity(lists.values)
+        per_column.append((offsets, ids, valid))
     result = []
     for row in rows:
         seen: list[BitMap] = []
-        for column in lists:
-            bitmap = unit_ids(column[row].values if column[row].is_valid else pa.array([], pa.int64()))
+        for offsets, ids, valid in per_column:
+            lo, hi = offsets[row], offsets[row + 1]
+            bitmap = _bitmap(ids[lo:hi] if valid is None else ids[lo:hi][valid[lo:hi]])
             if not any(bitmap == other for other in seen):
                 seen.append(bitmap)
         result.append(seen)
     return result
+
+
+def _ids_and_validity(values: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ids of every list element, and which are not NULL (None: all are)."""
+    valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else None
+    if pa.types.is_integer(values.type):
+        ints = values.cast(pa.int64())
+        ints = (ints.fill_null(0) if values.null_count else ints).to_numpy(zero_copy_only=False)
+        direct = (ints >= 0) & (ints < _DIRECT_LIMIT)
+        ids = np.where(direct, ints, 0).astype(np.uint32)
+        if not direct.all():
+            ids[~direct] = _mix(ints[~direct].astype(np.uint64))
+        return ids, valid
+    texts = values.cast(pa.string()).to_pylist()
+    ids = np.array(
+        [
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=4).digest(), "big") | _DIRECT_LIMIT
+            if t is not None
+            else 0
+            for t in texts
+        ],
+        dtype=np.uint32,
+    )
+    return ids, valid
 
 
 def differ_by_few(a: BitMap, b: BitMap, k: int) -> int | None:
@@ -170,19 +189,29 @@ def review(
         pops = populations(table, plan.population_columns, rows)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return Review(report.held(MISSING_REASON), (), 0, 0)
+    _lock(session, plan.unit_space)
     _prune(session, plan.unit_space, now)
+    flat = [(position, bitmap) for position, row_pops in enumerate(pops) for bitmap in row_pops]
+    history = _candidates(session, plan.unit_space, sorted({len(b) for _, b in flat}))
     hits: list[Hit] = []
     own: list[tuple[int, BitMap]] = []
-    for position, row_pops in enumerate(pops):
-        for bitmap in row_pops:
-            hits.extend(_against_history(session, plan, bitmap, position))
-            hits.extend(
-                Hit(position, job_id, organization_id, other_pos, d)
-                for other_pos, other in own
-                if (d := differ_by_few(bitmap, other, plan.k)) is not None
-            )
-            own.append((position, bitmap))
-    stored, stored_bytes, too_large = _record(session, job_id, organization_id, plan, own, now)
+    fresh: list[tuple[int, BitMap]] = []
+    for position, bitmap in flat:
+        equal = False
+        for other in history:
+            difference = other.compare(bitmap, plan.k)
+            equal = equal or difference == 0
+            if difference:
+                hits.append(Hit(position, other.job_id, other.organization_id, other.row_index, difference))
+        for other_position, other in own:
+            difference = differ_by_few(bitmap, other, plan.k)
+            if difference is not None:
+                hits.append(Hit(position, job_id, organization_id, other_position, difference))
+            equal = equal or (len(bitmap) == len(other) and bitmap == other)
+        own.append((position, bitmap))
+        if not equal:  # an equal population already on record adds nothing to compare against
+            fresh.append((position, bitmap))
+    stored, stored_bytes, too_large = _record(session, job_id, organization_id, plan, fresh, now)
     if hits:
         report = report.held(HELD_REASON)
     elif too_large:
@@ -190,30 +219,41 @@ def review(
     return Review(report, tuple(hits), stored, stored_bytes)
 
 
-def _against_history(session: Session, plan: JobPlan, bitmap: BitMap, position: int) -> list[Hit]:
-    size = len(bitmap)
-    # The larger k of the two releases applies, and the earlier k is only known per row: fetch a window wide
-    # enough for any k a grant uses, then compare with the pair's own k.
-    window = max(plan.k, _K_WINDOW)
-    rows = session.execute(
-        select(
-            DisclosurePopulationRow.job_id,
-            DisclosurePopulationRow.organization_id,
-            DisclosurePopulationRow.row_index,
-            DisclosurePopulationRow.k,
-            DisclosurePopulationRow.bitmap,
-        ).where(
-            DisclosurePopulationRow.unit_space == plan.unit_space,
-            DisclosurePopulationRow.cardinality > size - window,
-            DisclosurePopulationRow.cardinality < size + window,
-        )
-    )
-    hits = []
-    for job_id, organization_id, row_index, k, blob in rows:
-        difference = differ_by_few(bitmap, BitMap.deserialize(blob), max(plan.k, k))
-        if difference is not None:
-            hits.append(Hit(position, job_id, organization_id, row_index, difference))
-    return hits
+@dataclass
+class _Stored:
+    job_id: str
+    organization_id: str
+    row_index: int
+    k: int
+    cardinality: int
+    blob: bytes
+    _bitmap: BitMap | None = None
+
+    def compare(self, bitmap: BitMap, k: int) -> int | None:
+        """0 when equal, the difference when in (0, max k), else None (deserialized only when needed)."""
+        if abs(self.cardinality - len(bitmap)) >= max(k, self.k):
+            return None
+        if self._bitmap is None:
+            self._bitmap = BitMap.deserialize(self.blob)
+        difference = len(bitmap) + self.cardinality - 2 * bitmap.intersection_cardinality(self._bitmap)
+        return difference if difference < max(k, self.k) else None
+
+
+def _candidates(session: Session, space: str, sizes: list[int]) -> list[_Stored]:
+    """Stored populations whose size is within ``_K_WINDOW`` of a size in ``sizes`` (merged ranges)."""
+    ranges: list[list[int]] = []
+    for size in sizes:
+        if ranges and size - _K_WINDOW <= ranges[-1][1]:
+            ranges[-1][1] = size + _K_WINDOW
+        else:
+            ranges.append([size - _K_WINDOW, size + _K_WINDOW])
+    row = DisclosurePopulationRow
+    found = []
+    for low, high in ranges:
+        query = select(row.job_id, row.organization_id, row.row_index, row.k, row.cardinality, row.bitmap)
+        query = query.where(row.unit_space == space, row.cardinality > low, row.cardinality < high)
+        found.extend(_Stored(*values) for values in session.execute(query))
+    return found
 
 
 def _record(session, job_id, organization_id, plan, own, now) -> tuple[int, int, bool]:
@@ -223,8 +263,6 @@ def _record(session, job_id, organization_id, plan, own, now) -> tuple[int, int,
         blob = bitmap.serialize()
         if len(blob) > MAX_BITMAP_BYTES:
             too_large = True
-            continue
-        if _already_stored(session, plan.unit_space, bitmap, blob):
             continue
         session.add(
             DisclosurePopulationRow(
@@ -244,14 +282,23 @@ def _record(session, job_id, organization_id, plan, own, now) -> tuple[int, int,
     return stored, stored_bytes, too_large
 
 
-def _already_stored(session: Session, space: str, bitmap: BitMap, blob: bytes) -> bool:
-    same_size = session.scalars(
-        select(DisclosurePopulationRow.bitmap).where(
-            DisclosurePopulationRow.unit_space == space,
-            DisclosurePopulationRow.cardinality == len(bitmap),
-        )
+def _lock(session: Session, space: str) -> None:
+    """Take the unit space's lock row (created on first use) until the transaction ends."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(
+        insert(DisclosureLockRow)
+        .values(unit_space=space, version=0)
+        .on_conflict_do_nothing(index_elements=["unit_space"])
     )
-    return any(other == blob or BitMap.deserialize(other) == bitmap for other in same_size)
+    session.execute(
+        update(DisclosureLockRow)
+        .where(DisclosureLockRow.unit_space == space)
+        .values(version=DisclosureLockRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _prune(session: Session, space: str, now: datetime) -> None:

@@ -59,3 +59,13 @@ class DisclosurePopulationRow(Base):
     cardinality: Mapped[int] = mapped_column(BigInteger)
     bitmap: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DisclosureLockRow(Base):
+    """One row per unit space, updated at the start of every audit so audits of one space run one at a time
+    (otherwise two jobs submitted together would each miss the other's populations)."""
+
+    __tablename__ = "disclosure_locks"
+
+    unit_space: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

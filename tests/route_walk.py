@@ -62,9 +62,9 @@ def declares_access(dependant: Dependant) -> bool:
 
 
 def documentation_paths(app: FastAPI) -> set[str]:
-    return {
-        p for p in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
-    }
+    """FastAPI's own docs pages, and the plain pages/assets the app declares public (``static_paths``)."""
+    own = {p for p in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p}
+    return own | set(getattr(app.state, "static_paths", ()))
 
 
 def undeclared_routes(app: FastAPI) -> list[str]:

@@ -5,11 +5,13 @@ There is deliberately no way to change a grant's organization: an authorization 
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
 from common.errors import Forbidden, InvalidInput
@@ -18,10 +20,12 @@ from gateway import identity
 from gateway.access import budget_of
 from gateway.auth import Ctx, Implementer, require
 from gateway.events import emit
+from gateway.grading_view import ColumnProtectionPublic, emit_exceptions, protection_view
 from policies import grants, ledger
 
 router = APIRouter(prefix="/api/v1/grants", tags=["grants"])
 Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.operator)]
+Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
 
 
 class DPConfig(BaseModel):
@@ -33,7 +37,8 @@ class DPConfig(BaseModel):
     key_domains: dict[str, list[Annotated[str, Field(max_length=200)]]] = Field(
         default_factory=dict,
         max_length=50,
-        description='"table.column" -> the group keys a DP query may release (keys outside are never released)',
+        description='"table.column" -> the group keys a DP query may release '
+        "(keys outside are never released)",
     )
     org_cap: float = Field(
         default=0.0,
@@ -60,6 +65,12 @@ class GrantTerms(BaseModel):
     max_rows: int = 10_000
     allow_row_level: bool = False
     dp: DPConfig = DPConfig()
+    k_only_exceptions: dict[str, Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=dict,
+        max_length=200,
+        description='"table.column" -> written justification for aggregating, without DP, a column whose '
+        "grade requires DP (personal information at 重要/核心); audited and disclosed (A2, A35)",
+    )
 
 
 class GrantCreate(GrantTerms):
@@ -91,9 +102,22 @@ class GrantPublic(BaseModel):
     max_rows: int
     allow_row_level: bool
     dp: DPConfig
+    k_only_exceptions: dict[str, str] | None = None
+    protection: list[ColumnProtectionPublic] | None = Field(
+        default=None,
+        description="each column of the granted tables with its effective protection under its grade",
+    )
 
 
-def public(grant: Grant) -> GrantPublic:
+def public(grant: Grant, session: Session | None = None) -> GrantPublic:
+    """The grant as the API shows it; with a session, also its exceptions and per-column protection."""
+    exceptions = grants.exceptions_of(session, grant.id, grant.version) if session else None
+    protection = None
+    if session is not None:
+        catalog = catalog_service.snapshot(session, {grant.dataset})
+        protection = protection_view(
+            grant.dataset, grant.columns, grant.dp.mode, grant.allow_row_level, exceptions, catalog
+        )
     return GrantPublic(
         id=grant.id,
         version=grant.version,
@@ -120,6 +144,8 @@ def public(grant: Grant) -> GrantPublic:
             min_epsilon=grant.dp.min_epsilon,
             max_queries=grant.dp.max_queries,
         ),
+        k_only_exceptions=exceptions,
+        protection=protection,
     )
 
 
@@ -146,6 +172,7 @@ def spec_of(terms: GrantTerms) -> grants.GrantSpec:
         max_rows=terms.max_rows,
         allow_row_level=terms.allow_row_level,
         dp=dp,
+        k_only_exceptions=terms.k_only_exceptions,
     )
 
 
@@ -201,27 +228,54 @@ def create_grant(body: GrantCreate, ctx: Ctx, principal: Implementer) -> GrantPu
             organization_id=org.id,
             dataset=dataset.name,
         )
-        return public(grant)
+        # Issue 12: agreements are the source of grants (A16, A17); a grant without plan, agreement and
+        # filing is an exception the supervisors list (GET /api/v1/audit/events?kind=grant.direct_exception).
+        emit(session, ctx, principal, "grant.direct_exception", "grant", grant.id, dataset=dataset.name)
+        emit_exceptions(session, ctx, principal, grant)
+        return public(grant, session)
+
+
+class ExceptionPublic(BaseModel):
+    grant_id: str
+    version: int
+    organization_id: str
+    dataset: str
+    table: str
+    column: str
+    justification: str
+    created_by: str
+    created_at: datetime
+    valid_from: date
+    valid_to: date
+    status: str
+
+
+@router.get("/exceptions", response_model=list[ExceptionPublic])
+def list_exceptions(ctx: Ctx, principal: Overseer) -> list[ExceptionPublic]:
+    """Every k-only exception in force on a grant's current version: the column's grade requires DP and the
+    implementer recorded why this grant aggregates it without (A2, A35)."""
+    with ctx.uow() as session:
+        return [ExceptionPublic(**dataclasses.asdict(e)) for e in grants.list_exceptions(session)]
 
 
 @router.get("", response_model=list[GrantPublic])
 def list_grants(ctx: Ctx, principal: Reader) -> list[GrantPublic]:
     owner = None if principal.has_role(Role.implementer, Role.supervisor) else principal.organization_id
     with ctx.uow() as session:
-        return [public(g) for g in grants.list_grants(session, owner)]
+        return [public(g, session) for g in grants.list_grants(session, owner)]
 
 
 @router.get("/{grant_id}", response_model=GrantPublic)
 def get_grant(grant_id: str, ctx: Ctx, principal: Reader) -> GrantPublic:
     with ctx.uow() as session:
-        return public(_visible(principal, grants.load(session, grant_id)))
+        return public(_visible(principal, grants.load(session, grant_id)), session)
 
 
 @router.get("/{grant_id}/versions", response_model=list[GrantPublic])
 def grant_versions(grant_id: str, ctx: Ctx, principal: Reader) -> list[GrantPublic]:
     with ctx.uow() as session:
         _visible(principal, grants.load(session, grant_id))
-        return [public(g) for g in grants.versions(session, grant_id)]
+        return [public(g, session) for g in grants.versions(session, grant_id)]
 
 
 class BudgetPublic(BaseModel):
@@ -245,7 +299,8 @@ class BudgetPublic(BaseModel):
 
 @router.get("/{grant_id}/budget", response_model=BudgetPublic)
 def grant_budget(grant_id: str, ctx: Ctx, principal: Reader) -> BudgetPublic:
-    """The grant's epsilon budget in the current period: spent (released), reserved (jobs in flight), remaining."""
+    """The grant's epsilon budget in the current period: spent (released), reserved (jobs in flight),
+    remaining."""
     with ctx.uow() as session:
         grant = _visible(principal, grants.load(session, grant_id))
         state = budget_of(session, ctx, grant)
@@ -287,14 +342,15 @@ def change_grant(grant_id: str, body: GrantChange, ctx: Ctx, principal: Implemen
             reason=body.reason,
             **({"dp_changes": changed} if changed else {}),
         )
-        return public(grant)
+        emit_exceptions(session, ctx, principal, grant)
+        return public(grant, session)
 
 
 def _transition(grant_id: str, status: str, body: StatusChange, ctx, principal) -> GrantPublic:
     with ctx.uow() as session:
         grant = grants.set_status(session, grant_id, status, body.reason, ctx.clock.now())
         emit(session, ctx, principal, f"grant.{status}", "grant", grant.id, version=grant.version)
-        return public(grant)
+        return public(grant, session)
 
 
 @router.post("/{grant_id}/suspend", response_model=GrantPublic)

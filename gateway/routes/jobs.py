@@ -24,6 +24,7 @@ from gateway.access import check_query, reserve_dp, settle_dp
 from gateway.auth import Ctx, VerifiedOperator, require
 from gateway.context import AppContext
 from gateway.events import emit
+from gateway.risk import NotSuspended
 from sandbox import jobs
 from sandbox.gate import to_csv_bytes, to_json_rows
 from sandbox.store import JobRow
@@ -147,6 +148,7 @@ def submit(
     body: JobCreate,
     ctx: Ctx,
     principal: VerifiedOperator,
+    _active: NotSuspended,  # a suspended analyst gets a 403 naming the suspension (gateway/risk.py)
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for completion")] = 0,
 ):
     unavailable = ctx.services.get("sandbox_unavailable")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from common.errors import Forbidden, PolicyViolation
 from gateway.access import budget_of, check_query
 from gateway.auth import Ctx, Operator
+from gateway.risk import NotSuspended
 from gateway.routes.jobs import DPRequest
 from policies import grants
 
@@ -36,7 +37,7 @@ class CheckVerdict(BaseModel):
 
 
 @router.post("/check", response_model=CheckVerdict)
-def check(body: QueryCheck, ctx: Ctx, principal: Operator) -> CheckVerdict:
+def check(body: QueryCheck, ctx: Ctx, principal: Operator, _active: NotSuspended) -> CheckVerdict:
     try:
         with ctx.uow() as session:
             checked, _ = check_query(

@@ -24,7 +24,7 @@ from gateway import entrustments, identity
 from gateway.auth import Authenticated, Ctx, Public, Registrar, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
-from policies import agreements, products
+from operation import agreements, products
 from registry import certificates, service, workflow
 from registry import evidence as evidence_mod
 

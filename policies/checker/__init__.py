@@ -27,7 +27,9 @@ from policies.checker.populations import populations
 from policies.checker.qualify_columns import qualify_columns
 from policies.checker.resolve_tables import resolve_tables
 from policies.checker.rewrite import rewrite
+from policies.checker.runtime_errors import runtime_errors
 from policies.checker.scopes import scopes
+from policies.checker.unit_labels import unit_labels
 
 RULES = (
     limits,
@@ -41,6 +43,8 @@ RULES = (
     joins,
     column_rules,
     aggregate_args,
+    unit_labels,
+    runtime_errors,
     rewrite,
     populations,
 )

@@ -213,7 +213,7 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
             return
         raise refuse(
             "compare_only",
-            f"`{short(name)}` may only be compared in filters",
+            f"`{short(name)}` may only be compared in WHERE (never inside aggregates, FILTER or HAVING)",
             column=name,
             clause=clause,
             hint=f"compare `{short(name)}` in WHERE only (e.g. WHERE {short(name)} = '...'), never inside "

@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from common.errors import PolicyViolation
 from policies.checker.context import Label, refuse
+from policies.checker.families import NUM, family
 
 MAX_LITERAL = 1e12  # largest constant inside an aggregate argument
 MAX_SCALE = 1e6  # largest factor a column may be multiplied by inside an aggregate argument
@@ -141,14 +142,29 @@ class ArgForm:
 
     def _function(self, node: exp.Expression) -> float:
         if isinstance(node, exp.Cast):
+            inner = node.this
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            if isinstance(inner, _BOOLEAN):
+                raise _violation(
+                    "conditional_aggregate",
+                    "a condition cast to a number inside an aggregate counts a sub-cell k does not count",
+                )
+            scale = self.scale(node.this)
             to = node.args.get("to")
+            source = family(node.this, lambda c: lab.family if (lab := self.label_of(c)) else None)
+            if source not in (NUM, None) or (source is None and not isinstance(inner, exp.Column)):
+                raise _violation(
+                    "aggregate_argument",
+                    "inside an aggregate only numbers may be cast: a text or date cast makes some rows NULL",
+                )
             if to is None or to.this not in WIDENING_CASTS:
                 raise _violation(
                     "aggregate_argument",
                     "inside an aggregate only widening casts (DOUBLE, FLOAT, BIGINT, HUGEINT) are allowed: "
                     "a narrowing cast turns some rows into NULL",
                 )
-            return self.scale(node.this)
+            return scale
         if isinstance(node, exp.Abs):
             inner = node.this
             while isinstance(inner, exp.Paren):

@@ -15,6 +15,7 @@ TERMS = {
     "valid_to": "2026-12-31",
     "privacy_unit": "person_id",
     "columns": {"persons": {"person_id": "join", "district": "group", "income": "aggregate"}},
+    "dp": {"mode": "required", "epsilon_budget": 5},  # income is personal at 重要: DP by default (A2, A35)
 }
 SQL = "SELECT district, count(*) AS n, avg(income) AS avg_income FROM persons GROUP BY district"
 

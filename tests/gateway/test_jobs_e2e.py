@@ -19,6 +19,10 @@ DISTRICT_AVG = (
     "SELECT district, count(*) AS persons, avg(income) AS avg_income FROM persons GROUP BY district"
 )
 VALID_ID = "11010519491231002X"
+# The demo grades income as personal information at 重要: the population grant runs under DP (A2, A35).
+# Enterprise registrations are public company information: that grant is k-only, so the gate's k threshold
+# and PII scan are exercised there.
+PLANTED = f"SELECT '{VALID_ID}' AS note, count(*) AS n FROM enterprises"
 
 
 @pytest.fixture
@@ -40,15 +44,24 @@ def run(harness, headers, pool, sql) -> dict:
     return harness.client.get(f"/api/v1/jobs/{response.json()['id']}", headers=headers).json()
 
 
-def test_district_query_returns_all_38_districts(demo):
+def test_a2_district_query_returns_all_38_districts_as_dp_values_with_intervals(demo):
     harness, tokens, pool = demo
     job = run(harness, tokens["operator"], pool, DISTRICT_AVG)
     assert job["state"] == "succeeded", job
-    assert job["gate"]["decision"] == "released" and job["gate"]["rows_out"] == 38
+    assert job["gate"]["rows_out"] == 38
     result = harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).json()
     assert len(result["rows"]) == 38
-    assert result["columns"] == ["district", "persons", "avg_income"]  # hidden unit counts never leave
-    assert sum(row["persons"] for row in result["rows"]) == 3000
+    assert [c for c in result["columns"] if not c.endswith(("_ci_low", "_ci_high"))] == [
+        "district",
+        "persons",
+        "avg_income",
+    ]  # hidden measurements never leave
+    assert {"persons_ci_low", "persons_ci_high", "avg_income_ci_low", "avg_income_ci_high"} <= set(
+        result["columns"]
+    )
+    # Noisy counts: close to the 3000 persons in total, but not exact (the noise is Laplace at epsilon 0.25).
+    assert abs(sum(row["persons"] for row in result["rows"]) - 3000) < 300
+    assert all(r["persons_ci_low"] <= r["persons"] <= r["persons_ci_high"] for r in result["rows"])
     csv = harness.client.get(f"/api/v1/jobs/{job['id']}/result?format=csv", headers=tokens["operator"])
     assert csv.status_code == 200 and csv.text.count("\r\n") == 39
 
@@ -59,7 +72,7 @@ def test_small_groups_are_suppressed_and_the_report_says_so(demo):
         harness,
         tokens["operator"],
         pool,
-        "SELECT street, gender, count(*) AS n FROM persons GROUP BY street, gender",
+        "SELECT industry, count(*) AS n FROM enterprises GROUP BY industry",
     )
     assert job["state"] == "succeeded"
     gate = job["gate"]
@@ -71,9 +84,8 @@ def test_small_groups_are_suppressed_and_the_report_says_so(demo):
 
 def test_a_planted_id_number_is_held_for_review_then_released(demo):
     harness, tokens, pool = demo
-    sql = f"SELECT district, '{VALID_ID}' AS note, count(*) AS n FROM persons GROUP BY district"
-    job = run(harness, tokens["operator"], pool, sql)
-    assert job["state"] == "held_for_review" and job["gate"]["pii_entities"] == {"CN_RESIDENT_ID": 38}
+    job = run(harness, tokens["operator"], pool, PLANTED)
+    assert job["state"] == "held_for_review" and job["gate"]["pii_entities"] == {"CN_RESIDENT_ID": 1}
     assert (
         harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).status_code == 409
     )
@@ -91,7 +103,7 @@ def test_a_planted_id_number_is_held_for_review_then_released(demo):
     assert released.status_code == 200 and released.json()["state"] == "succeeded"
     assert (
         len(harness.client.get(f"/api/v1/jobs/{job['id']}/result", headers=tokens["operator"]).json()["rows"])
-        == 38
+        == 1
     )
     again = harness.client.post(
         f"/api/v1/reviews/{job['id']}/release", json={"reason": "twice"}, headers=tokens["supervisor"]
@@ -105,7 +117,7 @@ def test_rejected_review_leaves_a_failed_job_and_no_result(demo):
         harness,
         tokens["operator"],
         pool,
-        f"SELECT district, '{VALID_ID}' AS note, count(*) AS n FROM persons GROUP BY district",
+        PLANTED,
     )
     rejected = harness.client.post(
         f"/api/v1/reviews/{job['id']}/reject", json={"reason": "identifier"}, headers=tokens["supervisor"]
@@ -224,8 +236,10 @@ def test_dry_run_shows_columns_per_clause_and_the_rewritten_sql(demo):
         "/api/v1/queries/check", json={"sql": DISTRICT_AVG + " -- hi"}, headers=tokens["operator"]
     ).json()
     assert allowed["verdict"] == "allowed"
-    assert "population.persons" in allowed["rewritten_sql"] and "--" not in allowed["rewritten_sql"]
+    rewritten = allowed["rewritten_sql"].replace('"', "")
+    assert "population.persons" in rewritten and "--" not in rewritten, rewritten
     assert "population.persons.income" in allowed["columns_by_clause"]["select"]
+    assert allowed["dp"]["epsilon"] == 0.5  # the grant's default: persons' income leaves only under DP
     denied = harness.client.post(
         "/api/v1/queries/check", json={"sql": "SELECT income FROM persons"}, headers=tokens["operator"]
     ).json()

@@ -1,5 +1,8 @@
 """A34: an operator brings its own social data into the domain and joins it with public data in the
-sandbox; outputs still pass the gate. Source departments alone publish public data (issue 2)."""
+sandbox; outputs still pass the gate. Source departments alone publish public data (issue 2).
+
+The fusing operator holds a k-only grant on population that covers no personal attribute (the join key and
+the district): its grades allow k-only there (A2, A35). The demo operator's DP-required grant is separate."""
 
 import shutil
 
@@ -26,6 +29,7 @@ CSV = (
 
 def test_a34_operator_fuses_its_own_data_with_public_data(harness):
     tokens = {role: harness.auth(token) for role, token in seed(harness.ctx, scale=2000).items()}
+    tokens["operator"] = harness.auth(harness.user("operator", username="fuser", org="渝融数据有限公司"))
     client = harness.client
     assert client.post("/api/v1/catalog/datasets", json=SOCIAL, headers=tokens["operator"]).status_code == 403
     created = client.post("/api/v1/catalog/social-datasets", json=SOCIAL, headers=tokens["operator"])
@@ -48,7 +52,7 @@ def test_a34_operator_fuses_its_own_data_with_public_data(harness):
         == 200
     )
     register_demo_datasets(
-        harness.ctx, registrar_user="registrar", source_user="analyst", dataset_names=["yushu_customers"]
+        harness.ctx, registrar_user="registrar", source_user="fuser", dataset_names=["yushu_customers"]
     )
     operator_org = client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
     grant = client.post(
@@ -65,6 +69,20 @@ def test_a34_operator_fuses_its_own_data_with_public_data(harness):
         },
     )
     assert grant.status_code == 201, grant.text
+    public = client.post(
+        "/api/v1/grants",
+        headers=tokens["implementer"],
+        json={
+            "organization_id": operator_org,
+            "dataset": "population",
+            "purpose": "客群区县分布（A34 融合）",
+            "valid_from": "2024-01-01",
+            "valid_to": "2026-12-31",
+            "privacy_unit": "person_id",
+            "columns": {"persons": {"person_id": "join", "district": "group"}},
+        },
+    )
+    assert public.status_code == 201, public.text
 
     sql = (
         "SELECT p.district, c.segment, count(*) AS n, avg(c.spend) AS avg_spend FROM persons p "

@@ -131,13 +131,15 @@ def test_r18_sweep_from_the_command_line(harness, clock, monkeypatch):
     data_dir = str(harness.ctx.settings.data_dir)
     monkeypatch.setenv("SHUYU_DATABASE_URL", harness.ctx.settings.database_url)
     runner = CliRunner()
-    result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
-    assert result.exit_code == 0 and json.loads(result.output)["valid"] is True, result.output
     # The command line runs on the real clock: pin it around the expiry on 2028-03-17 (Beijing).
     with time_machine.travel(datetime(2028, 3, 17, 15, 59, tzinfo=UTC), tick=False):  # 23:59 Beijing
+        result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
+        assert result.exit_code == 0 and json.loads(result.output)["valid"] is True, result.output
         result = runner.invoke(registry_app, ["sweep", "--data-dir", data_dir])
     assert result.exit_code == 0 and json.loads(result.output) == {"cancelled": []}
     with time_machine.travel(datetime(2028, 3, 17, 16, 0, tzinfo=UTC), tick=False):  # 00:00 on 03-18
+        result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
+        assert json.loads(result.output)["valid"] is False, result.output
         result = runner.invoke(registry_app, ["sweep", "--data-dir", data_dir])
     assert result.exit_code == 0 and json.loads(result.output) == {"cancelled": [code]}
     assert world.certificate(code)["state"] == "cancelled"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from common import workdays
 from common.clock import add_working_days
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies.operation_store import DisputeRow, QualityIssueRow
+from operation.store import DisputeRow, QualityIssueRow
 
 ANSWER_WORKING_DAYS = 10
 COORDINATION_WORKING_DAYS = 15
