@@ -90,6 +90,8 @@ def snapping_grid(sensitivity: float, epsilon: float) -> tuple[float, float]:
 
 def noisy_values(kind: str, sensitivity: float, epsilon: float, exact: list[float], random_state=None):
     """Noise every exact value of one measurement: integers for counts, multiples of the grid for sums."""
+    if sensitivity <= 0:  # bounds lo = hi: the clamped value is the same for everyone, nothing to hide
+        return [float(v) for v in exact]
     if mechanism_of(kind) == GEOMETRIC:
         mech = geometric(sensitivity, epsilon, random_state)
         return [float(mech.randomise(int(round(v)))) for v in exact]
@@ -155,6 +157,8 @@ def snapping_interval(sensitivity: float, epsilon: float, confidence: float = CO
 
 def _laplace_like_scale(mechanism: str, sensitivity: float, epsilon: float) -> float:
     """The scale of a Laplace variable with the same variance as the mechanism's noise."""
+    if sensitivity <= 0:
+        return 0.0
     if mechanism == GEOMETRIC:
         alpha = math.exp(-epsilon / sensitivity)
         return math.sqrt(alpha) / (1 - alpha)
@@ -169,6 +173,8 @@ def two_laplace_quantile(b1: float, b2: float, confidence: float = CONFIDENCE) -
     (2.9957, 4.113)
     """
     b1, b2 = max(b1, b2), min(b1, b2)
+    if b1 <= 0:
+        return 0.0
 
     def tail(t: float) -> float:
         if b2 <= 1e-12 * b1:
@@ -266,6 +272,13 @@ def _aggregate(agg: Mapping[str, Any], used: list[Mapping[str, Any]], noisy: dic
     first = used[0]
     values = noisy[first["column"]]
     sens, eps = float(first["sensitivity"]), float(first["epsilon"])
+    if sens <= 0 and agg["kind"] != "avg":
+        return (
+            values,
+            list(values),
+            list(values),
+            {"confidence": 1.0, "interval": "exact: no one can change it"},
+        )
     if agg["kind"] == "avg":
         return _average(values, noisy[used[1]["column"]], used, float(agg["lower"]), float(agg["upper"]))
     if mechanism_of(first["kind"]) == GEOMETRIC:

@@ -75,5 +75,6 @@ def _dp_cost(session, ctx, checked) -> dict[str, Any] | None:
         "released_columns": plan["released_columns"],
         "budget": budget,
         "fits": plan["epsilon"] <= budget["remaining"] + 1e-9
-        and (budget["org_remaining"] is None or plan["epsilon"] <= budget["org_remaining"] + 1e-9),
+        and (budget["org_remaining"] is None or plan["epsilon"] <= budget["org_remaining"] + 1e-9)
+        and (budget.get("max_queries") is None or budget["queries"] < budget["max_queries"]),
     }

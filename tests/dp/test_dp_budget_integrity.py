@@ -57,8 +57,8 @@ def create(harness, tokens, **dp):
     return response.json()["id"]
 
 
-def change(harness, tokens, grant_id, dp, reason):
-    body = {**TERMS, "dp": dp, "reason": reason}
+def change(harness, tokens, grant_id, dp, reason, **terms):
+    body = {**TERMS, **terms, "dp": dp, "reason": reason}
     response = harness.client.put(f"/api/v1/grants/{grant_id}", json=body, headers=tokens["implementer"])
     assert response.status_code == 200, response.text
     return response.json()
@@ -109,7 +109,18 @@ def test_no_setting_change_lowers_what_the_period_has_spent(setup, clock):
     assert spent == pytest.approx(1.0)
     for setting, value in CHANGES:
         dp[setting] = value
-        change(harness, tokens, grant_id, dp, f"set {setting}")
+        # income is personal information at level important: outside `required` it needs a written k-only
+        # exception (A2, A35)
+        extra = (
+            {
+                "k_only_exceptions": {
+                    "persons.income": "budget integrity test: the mode is changed and changed back"
+                }
+            }
+            if dp["mode"] != "required"
+            else {}
+        )
+        change(harness, tokens, grant_id, dp, f"set {setting}", **extra)
         after = budget(harness, tokens, grant_id)
         assert after["spent"] >= spent - 1e-12, (setting, value, after)
         assert after["remaining"] == pytest.approx(max(dp["epsilon_budget"] - after["spent"], 0.0))
@@ -211,6 +222,10 @@ def test_query_cap_per_grant_per_period(setup, clock):
     assert refused.status_code == 409
     assert "allows 2 DP queries in budget period 2025-01" in refused.json()["detail"]
     assert budget(harness, tokens, grant_id)["queries"] == 2
+    dry = harness.client.post(
+        "/api/v1/queries/check", json={"sql": SQL, "dp": {"epsilon": 0.1}}, headers=tokens["operator"]
+    ).json()
+    assert dry["dp"]["fits"] is False and dry["dp"]["budget"]["max_queries"] == 2  # the dry run says so too
     clock.advance(days=30)
     spend(harness, tokens, pool, 0.1)  # a new period, a new allowance
 

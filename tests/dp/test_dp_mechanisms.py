@@ -366,3 +366,33 @@ def test_gate_dp_path_fails_closed_on_a_malformed_result():
     assert report.decision == "rejected" and released.num_rows == 0
     doubled = pa.table({"district": ["A", "A"], "__shuyu_dp_0": [1, 2]})
     assert gate(doubled, policy)[1].decision == "rejected"
+
+
+def test_a_column_bounded_to_one_value_needs_no_noise_and_does_not_crash():
+    one_value = CatalogSnapshot(
+        {
+            ("population", "persons"): TableInfo(
+                "population",
+                "persons",
+                (
+                    ColumnInfo("person_id", "BIGINT"),
+                    ColumnInfo("district", "VARCHAR"),
+                    ColumnInfo("income", "DOUBLE", lower=0, upper=0),
+                ),
+            )
+        }
+    )
+    g = grant()
+    sql = "SELECT district, sum(income) AS s, avg(income) AS a FROM persons GROUP BY district"
+    p = dp.plan(check(sql, [g], one_value), g, one_value, epsilon=1.0, public_domains=DOMAIN)
+    table = pa.table(
+        {
+            "district": ["A"],
+            "__shuyu_dp_0": [0.0],
+            "__shuyu_dp_1": [0.0],
+            "__shuyu_dp_2": pa.array([12], pa.int64()),
+        }
+    )
+    row = dp_noise.release(table, p.to_dict(), random_state=1)[0].to_pylist()[0]
+    assert (row["s"], row["s_ci_low"], row["s_ci_high"]) == (0.0, 0.0, 0.0)
+    assert row["a"] == row["a_ci_low"] == row["a_ci_high"] == 0.0
