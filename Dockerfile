@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY common ./common
 COPY catalog ./catalog
 COPY registry ./registry
+COPY operation ./operation
 COPY policies ./policies
 COPY sandbox ./sandbox
 COPY audit ./audit

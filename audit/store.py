@@ -61,6 +61,20 @@ class AuditHeadRow(Base):
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
 
+class AuditCheckpointRow(Base):
+    """A signed statement "the chain's event ``seq`` has hash ``hash``", made periodically with the platform
+    key. Anyone holding one can later detect a truncation or rewrite of everything up to it."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(128), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    document: Mapped[str] = mapped_column(Text(), nullable=False)  # the exact signed bytes (UTF-8 JSON)
+    signature: Mapped[str] = mapped_column(String(256), nullable=False)  # Ed25519, hex
+
+
 # ``create_all`` (tests, the embedded demo) seeds the head row; the Alembic migration does the same by hand.
 event.listen(
     AuditHeadRow.__table__,
@@ -68,12 +82,12 @@ event.listen(
     DDL(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"),
 )
 
-TABLES = (AuditEventRow.__table__, AuditHeadRow.__table__)
+TABLES = (AuditEventRow.__table__, AuditHeadRow.__table__, AuditCheckpointRow.__table__)
 
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One recorded event as read back. ``details`` holds ids, counts and rule names only, never data values."""
+    """One recorded event as read back. ``details`` holds ids, counts and rule names, never data values."""
 
     seq: int
     id: str

@@ -10,7 +10,7 @@ What is timed, per query (median over ``--reps`` runs after one warm-up):
 
 * **Shuyu**: ``policies.checker.check`` -> ``policies.dp.plan`` (bounded, clamped, domain-restricted rewrite)
   -> the rewritten SQL on the sandbox's hardened DuckDB engine (``sandbox.worker.open_engine``, in process;
-  a real job also pays the bubblewrap process start) -> ``sandbox.gate.gate`` (Laplace noise via diffprivlib,
+  a real job also pays the bubblewrap process start) -> ``sandbox.gate.gate`` (geometric/snapping noise,
   intervals, PII scan, fingerprint).
 * **SmartNoise SQL** (``snsql.from_df``, its pandas engine: the table is loaded into SQLite once, untimed):
   ``reader.execute_df(query)`` (its parser, rewrite with ``max_ids`` bounding and clamping, SQLite, noise).

@@ -14,8 +14,12 @@ Rules:
 * Level: ``important`` (重要数据) when the column holds identifiers that single out a person on their own
   and enable fraud — resident ID numbers and bank card numbers; ``general`` (一般数据) otherwise.
   ``core`` (核心数据) is never suggested: that classification is a legal decision, not a pattern.
-* Bounds (numeric columns only): the observed minimum and maximum over the whole column, rounded outward
-  to two significant digits of the larger magnitude (e.g. 3.2 .. 1,873,400 -> 0 .. 1,900,000).
+* Bounds (numeric columns only) become the clamp and the sensitivity of every DP sum, and a department may
+  accept them as they are, so they must never publish an extreme value (the richest person's income): the
+  1st and 99th percentiles of the column, rounded outward to two significant digits of the larger magnitude,
+  and stepped one more step out if a bound still equals the observed minimum or maximum
+  (:func:`coarse_bounds`). Values outside are clamped under DP. A caller that knows only the range uses
+  :func:`outward_bounds` (the next power of ten, never the extreme itself).
 * Reasons name entities, shares and rules, never cell values.
 """
 
@@ -31,7 +35,15 @@ import pyarrow.compute as pc
 from common.pii import BANK_CARD, CN_RESIDENT_ID, ENTITIES, PERSONAL_ENTITIES, scan_values
 from common.types import Level
 
-__all__ = ["NAME_HINTS", "PERSON_NAME", "PII_SHARE", "Suggestion", "outward_bounds", "suggest"]
+__all__ = [
+    "NAME_HINTS",
+    "PERSON_NAME",
+    "PII_SHARE",
+    "Suggestion",
+    "coarse_bounds",
+    "outward_bounds",
+    "suggest",
+]
 
 PII_SHARE = 0.3
 PERSON_NAME = "PERSON_NAME"
@@ -66,19 +78,48 @@ class Suggestion:
 
 
 def outward_bounds(lo: float, hi: float) -> tuple[float, float]:
-    """Round ``[lo, hi]`` outward to two significant digits of the larger magnitude.
+    """Coarsen a known range ``[lo, hi]`` to powers of ten (0 for a side that does not cross it), each bound
+    strictly outside the range so that neither is an observed extreme.
 
-    >>> outward_bounds(3.2, 1_873_400)
-    (0.0, 1900000.0)
-    >>> outward_bounds(0, 104), outward_bounds(-17.5, 12.25), outward_bounds(5, 5)
-    ((0.0, 110.0), (-18.0, 13.0), (5.0, 5.0))
+    >>> outward_bounds(3.2, 1_873_400), outward_bounds(0, 104), outward_bounds(-17.5, 12.25)
+    ((0.0, 10000000.0), (-1.0, 1000.0), (-100.0, 100.0))
+    >>> outward_bounds(5, 5), outward_bounds(-3, -1)
+    ((0.0, 10.0), (-10.0, 0.0))
     """
-    magnitude = max(abs(lo), abs(hi))
-    if magnitude == 0 or not math.isfinite(magnitude):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         return float(lo), float(hi)
-    step = 10.0 ** (math.floor(math.log10(magnitude)) - 1)
-    lower = math.floor(lo / step) * step
-    upper = math.ceil(hi / step) * step
+    return _below(lo), 0.0 - _below(-hi)
+
+
+def _below(value: float) -> float:
+    """The largest of 0, -1, -10, -100 ... strictly below ``value``."""
+    if value > 0:
+        return 0.0
+    power = 1.0
+    while -power >= value:
+        power *= 10
+    return -power
+
+
+def coarse_bounds(values: np.ndarray) -> tuple[float, float]:
+    """Bounds from the 1st-99th percentile range rounded outward to two significant digits of the larger
+    magnitude, stepped one more step out where a bound equals the observed minimum or maximum.
+
+    >>> incomes = np.array([52_000.0, 61_000, 58_500, 70_250, 49_900] * 40 + [98_765_432.0])  # an outlier
+    >>> coarse_bounds(incomes)
+    (49000.0, 71000.0)
+    >>> coarse_bounds(np.array([0.0, 3, 98, 100]))  # 0 and 100 are observed: one step further out
+    (-1.0, 101.0)
+    """
+    q_lo, q_hi = (float(q) for q in np.quantile(values, [0.01, 0.99]))
+    magnitude = max(abs(q_lo), abs(q_hi))
+    step = 10.0 ** (math.floor(math.log10(magnitude)) - 1) if magnitude > 0 else 1.0
+    lower, upper = math.floor(q_lo / step) * step, math.ceil(q_hi / step) * step
+    if upper <= lower:
+        upper = lower + step
+    observed = {float(values.min()), float(values.max())}
+    lower -= step if lower in observed else 0.0
+    upper += step if upper in observed else 0.0
     return float(round(lower, 12)), float(round(upper, 12))
 
 
@@ -97,7 +138,7 @@ def suggest(table: pa.Table, sample_rows: int = 500, seed: int = 0) -> dict[str,
     >>> s["phone"].pii_tags, s["phone"].personal, s["phone"].level.value
     (('CN_MOBILE',), True, 'general')
     >>> s["name"].pii_tags, (s["n"].lower, s["n"].upper)
-    (('PERSON_NAME',), (3.0, 98.0))
+    (('CN_PERSON_NAME', 'PERSON_NAME'), (2.0, 99.0))
     """
     if sample_rows <= 0:
         raise ValueError("sample_rows must be positive")
@@ -140,12 +181,15 @@ def _suggest_column(name: str, column: pa.ChunkedArray, sampled: pa.ChunkedArray
 
     lower = upper = None
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        finite = column.cast(pa.float64()).filter(pc.is_finite(column.cast(pa.float64())))
-        stats = pc.min_max(finite)
-        lo, hi = stats["min"].as_py(), stats["max"].as_py()
-        if lo is not None and hi is not None:
-            lower, upper = outward_bounds(lo, hi)
-            reasons.append("bounds: observed range rounded outward to two significant digits; confirm them")
+        values = column.cast(pa.float64())
+        finite = values.filter(pc.is_finite(values)).to_numpy()
+        if len(finite):
+            lower, upper = coarse_bounds(finite)
+            reasons.append(
+                "bounds: the 1st-99th percentile range rounded outward to two significant digits, never the "
+                "observed minimum or maximum (accepting those would publish the extreme values); values "
+                "outside are clamped under differential privacy; confirm them"
+            )
     if not reasons:
         reasons.append("no identifiers found in the sample")
     return Suggestion(

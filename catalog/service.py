@@ -6,7 +6,7 @@ Public views carry metadata only — names, types, classifications, declared bou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -168,15 +168,21 @@ def versions_of(session: Session, table: TableRow) -> list[VersionRow]:
     )
 
 
-def snapshot(session: Session, dataset_names: set[str] | None = None) -> CatalogSnapshot:
-    """The catalog as the checker sees it: confirmed schemas of tables that have data."""
+def snapshot(
+    session: Session, dataset_names: set[str] | None = None, social: frozenset[str] = frozenset()
+) -> CatalogSnapshot:
+    """The catalog as the checker sees it: confirmed schemas of tables that have data. Tables of the
+    ``social`` datasets (operators' own uploads) are marked so the checker treats their columns as labels."""
     tables: dict[tuple[str, str], TableInfo] = {}
     for dataset in list_datasets(session):
         if dataset_names is not None and dataset.name not in dataset_names:
             continue
         for table in tables_of(session, dataset):
             if table.current_version and table.schema_confirmed:
-                tables[(dataset.name, table.name)] = table_info(session, dataset, table)
+                info = table_info(session, dataset, table)
+                if dataset.name in social:
+                    info = replace(info, origin="social")
+                tables[(dataset.name, table.name)] = info
     return CatalogSnapshot(tables=tables)
 
 

@@ -1,6 +1,6 @@
 """An injectable clock and the PRC working-day calendar (official holidays and make-up working days).
 
->>> add_working_days(date(2025, 9, 29), 3)   # 09-30, then 10-09 and 10-10: the National Day holiday is skipped
+>>> add_working_days(date(2025, 9, 29), 3)   # 09-30, 10-09, 10-10: the National Day holiday is skipped
 datetime.date(2025, 10, 10)
 >>> is_working_day(date(2025, 9, 28))         # a Sunday that is a make-up working day (调休)
 True
@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import chinese_calendar
+from common import workdays
+from common.workdays import WorkingCalendar
 
 
 class Clock:
@@ -36,18 +37,12 @@ class FixedClock(Clock):
         self.current = self.current + timedelta(**delta)
 
 
-def is_working_day(day: date) -> bool:
-    return chinese_calendar.is_workday(day)
+def is_working_day(day: date, calendar: WorkingCalendar | None = None) -> bool:
+    """Pass the unit of work's calendar (``common.workdays.of(session)``) so the store's schedule applies;
+    without one, the libraries' schedule is used."""
+    return (calendar or workdays.DEFAULT).is_working_day(day)
 
 
-def add_working_days(start: date, days: int) -> date:
+def add_working_days(start: date, days: int, calendar: WorkingCalendar | None = None) -> date:
     """The date ``days`` PRC working days after ``start`` (``start`` itself does not count)."""
-    if days < 0:
-        raise ValueError("days must be non-negative")
-    current = start
-    remaining = days
-    while remaining:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
+    return (calendar or workdays.DEFAULT).add(start, days)

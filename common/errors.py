@@ -95,3 +95,9 @@ class SandboxError(DomainError):
 
 class SandboxUnavailable(SandboxError):
     code = "sandbox_unavailable"
+
+
+class InvalidJobPlan(Conflict):
+    """A stored job plan is malformed or of a version this server does not read: the job fails closed."""
+
+    code = "invalid_job_plan"

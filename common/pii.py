@@ -13,6 +13,10 @@ Entities:
 * ``CN_USCC`` — 18-character unified social credit code (GB 32100-2015) with its MOD 31 check character.
 * ``BANK_CARD`` — 16 to 19 digits passing the Luhn check.
 * ``EMAIL_ADDRESS`` — e-mail address; the pattern uses no ``\\b`` so it also hits inside Chinese text.
+* ``CN_PERSON_NAME`` — a Chinese personal name standing on its own: a run of 2-4 Han characters (not part of
+  a longer Han run) that starts with one of the ~130 most common surnames (or a compound surname), is not a
+  common word, and does not end like a place, organization or category name (区, 街道, 公司, 业, ...).
+  Names inside running text ("张三的收入") are not found; a name literal in an output cell is.
 
 Findings carry offsets only, never the matched value; nothing in this module logs text.
 
@@ -53,10 +57,13 @@ CN_MOBILE = "CN_MOBILE"
 CN_USCC = "CN_USCC"
 BANK_CARD = "BANK_CARD"
 EMAIL_ADDRESS = "EMAIL_ADDRESS"
+CN_PERSON_NAME = "CN_PERSON_NAME"
 
-ENTITIES: tuple[str, ...] = (CN_RESIDENT_ID, CN_MOBILE, CN_USCC, BANK_CARD, EMAIL_ADDRESS)
+ENTITIES: tuple[str, ...] = (CN_RESIDENT_ID, CN_MOBILE, CN_USCC, BANK_CARD, EMAIL_ADDRESS, CN_PERSON_NAME)
 # Entities that identify a natural person (个人信息). A USCC identifies an organization.
-PERSONAL_ENTITIES: frozenset[str] = frozenset({CN_RESIDENT_ID, CN_MOBILE, BANK_CARD, EMAIL_ADDRESS})
+PERSONAL_ENTITIES: frozenset[str] = frozenset(
+    {CN_RESIDENT_ID, CN_MOBILE, BANK_CARD, EMAIL_ADDRESS, CN_PERSON_NAME}
+)
 
 _LANGUAGE = "zh"
 
@@ -179,6 +186,71 @@ _EMAIL_RE = (
     r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 
+# Chinese personal names. The most common surnames (the 2020 census top list covers ~90% of people) and the
+# usual compound ones; a candidate is a whole Han run of 2-4 characters starting with one of them.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
+    "武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮"
+    "柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉"
+    "缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑"
+    "郎甄丛仲虞敖巩明佘池查麻苑迟邝萧鞠赖洪谈封官匡荆惠乐郁胥班冀储鄢楚栗谌劳蔺粟皮楼奚冼闻满厉伊阚郜"
+    "仝豆练禹盖权朴廉帅屠祖狄漆支卿井丰计索晋容宣鹿阙邸薄芮浦危"
+)
+_COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "长孙",
+    "宇文",
+    "司徒",
+    "令狐",
+)
+_HAN = "\u4e00-\u9fff"
+_NAME_RE = (
+    f"(?<![{_HAN}])"
+    f"(?:(?:{'|'.join(_COMPOUND_SURNAMES)})[{_HAN}]{{1,2}}|[{_SURNAMES}][{_HAN}]{{1,3}})"
+    f"(?![{_HAN}])"
+)
+# Endings of places, organizations, units and categories, and common words that start with a surname
+# character: these are not names. Kept short on purpose: a false hit only holds a result for review.
+_NOT_NAME_ENDINGS = tuple(
+    "区县市镇乡村街道路巷省州局委厅处科部院校所站队组业司厂店馆园场社会中心室行库组群"
+    "线段类型级期年月日元人口户次"
+)
+_NOT_NAMES = frozenset(
+    "谢谢 任何 何时 何地 江湖 万一 于是 白天 黄色 白色 蓝色 金色 金额 成员 成功 成果 安排 包装 "
+    "高中 初中 万元 千元 方面 方式 方法 江北 石桥 白沙 金山 龙泉 文星 高峰 安全 全部 全市 全区 "
+    "全国 成年 成人 时间 时期 明年 和平 平安 同比 环比 合计 总计 小计 其他 其它 未知 不详 无 "
+    "男性 女性 关于 向上 于是 任务 程序 史料 黄金 马路 严重 余额 常住 常规 温度 康复 管理 安置 "
+    "齐全 申请 单位 单身 车辆 项目 连续 简单 景区 党员 费用 卫生 应急 宗教 全体 和谐 商业 商务 "
+    "边境 师范 和睦 明细 雷达 钱包 曲线 谷物 盛大 华人 华侨 路口 游客 时尚 吉祥 成本 成绩 计划 "
+    "解放 解决 柴油 蒙古 包括 宁静 尚未 符合 舒适 柯桥 纪念 梅花 童年 凌晨 毕业 季度 涂料 苗族 "
+    "司法 房屋 屈原 艾滋 农业 农民 农村 卓越 古代 简称 车主 麦当 褚橙 景观 宫殿 席位 卫星 米饭 "
+    "柏树 宗旨 桂花 全年 应届 和田 师资 商品 沙坪 荣昌 巫山 巫溪 甄别 万州 江津 合川 永川 南川 "
+    "綦江 大足 璧山 铜梁 潼南 开州 梁平 武隆 城口 丰都 垫江 忠县 云阳 奉节 石柱 秀山 酉阳 彭水 "
+    "黔江 长寿 涪陵 渝中 渝北 巴南 北碚 长安 青龙 太平 金融 房地 教育 文化 龙头 方案 石油 安装 "
+    "安徽 江苏 江西 湖南 广东 广西 云南 贵州 四川 陕西 甘肃 宁夏 青海 新疆 西藏 吉林 辽宁 河北 "
+    "河南 山东 山西 海南 福建 浙江 上海 北京 天津 重庆 香港 澳门 台湾".split()
+)
+_CANDIDATE_NAME = re.compile(_NAME_RE, _REGEX_FLAGS)
+
+
+def plausible_name(text: str) -> bool:
+    """Whether a 2-4 character Han run that starts with a surname reads as a personal name.
+
+    >>> [plausible_name(t) for t in ("张伟", "欧阳娜娜", "渝中区", "高中", "金融业", "王家沟村")]
+    [True, True, False, False, False, False]
+    """
+    return text not in _NOT_NAMES and not text.endswith(_NOT_NAME_ENDINGS) and not text.endswith("街道")
+
+
 # Pre-filter, one compiled pattern per entity, identical to its recognizer's pattern. An entity whose pattern
 # does not match the cell cannot produce a finding, because the registry holds only these pattern
 # recognizers (blank spaCy pipelines have no NER, and context enhancement only raises the scores of
@@ -192,14 +264,16 @@ _CANDIDATES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (CN_USCC, _USCC_RE),
         (BANK_CARD, _BANK_CARD_RE),
         (EMAIL_ADDRESS, _EMAIL_RE),
+        (CN_PERSON_NAME, _NAME_RE),
     )
 )
-# Every identifier contains a digit or '@'; a cheaper first test for the (common) clean cell.
-_MAYBE = re.compile(r"[0-9@]")
+# Every identifier contains a digit or '@', every name a Han character: a cheaper first test for the
+# (common) clean cell.
+_MAYBE = re.compile(f"[0-9@{_HAN}]")
 
 # When two recognizers claim exactly the same span (an 18-digit string can satisfy several checksums by
 # chance), the more specific one wins.
-_PRIORITY = {CN_RESIDENT_ID: 0, CN_USCC: 1, BANK_CARD: 2, CN_MOBILE: 3, EMAIL_ADDRESS: 4}
+_PRIORITY = {CN_RESIDENT_ID: 0, CN_USCC: 1, BANK_CARD: 2, CN_MOBILE: 3, EMAIL_ADDRESS: 4, CN_PERSON_NAME: 5}
 
 
 def _build_recognizers() -> list:
@@ -265,7 +339,21 @@ def _build_recognizers() -> list:
                 patterns=[Pattern("email", _EMAIL_RE, 0.85)],
             )
 
+    class PersonNameRecognizer(PatternRecognizer):
+        def __init__(self) -> None:
+            super().__init__(
+                supported_entity=CN_PERSON_NAME,
+                name="CnPersonNameRecognizer",
+                supported_language=_LANGUAGE,
+                global_regex_flags=_REGEX_FLAGS,
+                patterns=[Pattern("cn_person_name", _NAME_RE, 0.5)],
+            )
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return plausible_name(pattern_text)
+
     return [
+        PersonNameRecognizer(),
         ResidentIdRecognizer(),
         MobileRecognizer(),
         UsccRecognizer(),

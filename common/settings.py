@@ -43,6 +43,8 @@ class SandboxSettings(BaseModel):
     max_output_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     per_org_concurrency: int = Field(default=2, gt=0)
     per_org_queue_cap: int = Field(default=20, gt=0)
+    # A running job whose worker has not beaten for this long is lost (workers beat once a second).
+    lost_worker_seconds: float = Field(default=10.0, ge=3)
     workers: int = Field(default=2, ge=0)
     docker_image: str = "shuyu:latest"
 
@@ -61,6 +63,8 @@ class RiskSettings(BaseModel):
 
 class AuditSettings(BaseModel):
     hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+    # How often the workers sign the chain's head with the platform key (a checkpoint holders keep).
+    checkpoint_seconds: float = Field(default=3600.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -68,7 +72,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./shuyu-data")
     database_url: str | None = None
+    # Body limits enforced at the edge while streaming: uploads (multipart routes) and everything else.
     max_request_bytes: int = Field(default=600 * 1024 * 1024, gt=0)
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
     catalog: CatalogSettings = CatalogSettings()
     policy: PolicySettings = PolicySettings()
     sandbox: SandboxSettings = SandboxSettings()

@@ -111,6 +111,8 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     version: int = 0  # 0 = no data uploaded yet
     row_count: int | None = None
+    # "social": an operator's own uploaded data (A34), whose columns are labels it chose per person
+    origin: str = "public"
 
     def column(self, name: str) -> ColumnInfo | None:
         lowered = name.lower()
@@ -196,6 +198,8 @@ class DPSettings:
     # Group-column key domains, "table.column" -> the keys that may be released (policies/dp.py).
     key_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     org_cap: float = 0.0  # epsilon cap per operator organization across its grants on the dataset; 0 = none
+    min_epsilon: float = 0.01  # smallest epsilon one query may spend (a near-free query is an oracle)
+    max_queries: int = 0  # DP queries per grant per budget period; 0 = no cap (policies/ledger.py)
 
     def __post_init__(self) -> None:  # JSON round trips give lists: keep the domains immutable tuples
         object.__setattr__(
@@ -267,3 +271,28 @@ class CheckedQuery:
     k: int
     row_cap: int
     dp: Mapping[str, object] | None = None  # DP plan when the query runs under differential privacy
+    # Hidden ``LIST(DISTINCT unit)`` outputs beside the unit counts (the disclosure auditor's populations) and
+    # the id space their units live in (the privacy-unit column name(s) of the tables read).
+    population_columns: tuple[str, ...] = ()
+    unit_space: str | None = None
+
+
+class JobState(StrEnum):
+    """Where a job stands; the allowed moves are the table ``sandbox.jobs.TRANSITIONS``."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    held_for_review = "held_for_review"
+
+    @property
+    def finished(self) -> bool:
+        """The sandbox is done with it (a held result may still be released or rejected by a supervisor)."""
+        return self in FINISHED_JOB_STATES
+
+
+FINISHED_JOB_STATES = frozenset(
+    {JobState.succeeded, JobState.failed, JobState.cancelled, JobState.held_for_review}
+)

@@ -19,6 +19,7 @@ from catalog import service as catalog_service
 from catalog.synthetic import DISTRICTS
 from common.errors import Forbidden, PolicyViolation
 from common.types import CatalogSnapshot, CheckedQuery, Grant, Principal, Verdict
+from gateway import identity
 from gateway.context import AppContext
 from gateway.events import emit
 from policies import dp as dp_planner
@@ -39,9 +40,16 @@ def scope_of(session: Session, organization_id: str) -> Scope:
     datasets = {g.dataset for g in held}
     versions = {name: catalog_service.get_dataset(session, name).version for name in datasets}
     held = [dataclasses.replace(g, dataset_version=versions[g.dataset]) for g in held]
-    catalog = catalog_service.snapshot(session, datasets)
+    social = frozenset(n for n in datasets if _operator_owned(session, n))
+    catalog = catalog_service.snapshot(session, datasets, social=social)
     # Grades decide what a stored grant may still reach (A2, A35): violations are denied, failing closed.
     return Scope(grants=grants.enforced(session, held, catalog), catalog=catalog)
+
+
+def _operator_owned(session: Session, dataset: str) -> bool:
+    """An operator's own (social) dataset: the checker treats its columns as labels chosen per person."""
+    row = catalog_service.get_dataset(session, dataset)
+    return identity.get_organization(session, row.source_org_id).kind.value == "operator"
 
 
 def grant_verdict(session: Session, ctx: AppContext, grant: Grant) -> Verdict:

@@ -10,7 +10,7 @@ from common.clock import Clock
 from common.settings import Settings
 from gateway import errors
 from gateway.context import AppContext
-from gateway.limits import BodySizeLimit
+from gateway.edge import EdgeGuard
 from gateway.routes import audit, catalog, grants, jobs, queries, reviews, system
 from gateway.routes import registry as registry_routes
 from gateway.workers import start_pool
@@ -28,9 +28,23 @@ ROUTERS += (registry_routes.router,)
 from gateway.routes import operation as operation_routes  # noqa: E402
 
 ROUTERS += (operation_routes.router,)
+from gateway.routes import calendar as calendar_routes  # noqa: E402
+
+ROUTERS += (calendar_routes.router,)
+from gateway.routes import accounts as accounts_routes  # noqa: E402
+from gateway.routes import public_objections as public_objections_routes  # noqa: E402
+from gateway.routes import relationships as relationships_routes  # noqa: E402
+
+ROUTERS += (accounts_routes.router, relationships_routes.router, public_objections_routes.router)
+from gateway.routes import authority as authority_routes  # noqa: E402
+
+ROUTERS += (authority_routes.router,)
 from gateway.routes import risk as risk_routes  # noqa: E402
 
 ROUTERS += (risk_routes.router,)
+from gateway.routes import tokens as token_routes  # noqa: E402
+
+ROUTERS += (token_routes.router,)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, start_workers: bool = True) -> FastAPI:
@@ -62,5 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, start_workers:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        EdgeGuard, max_json_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_request_bytes
+    )
     return app

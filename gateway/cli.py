@@ -21,11 +21,18 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once).", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata store.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+from gateway.cli_accounts import register as register_account_commands  # noqa: E402
+from gateway.cli_audit import audit_app  # noqa: E402
+from gateway.cli_calendar import calendar_app  # noqa: E402
 from gateway.cli_registry import registry_app  # noqa: E402
+from shuyu.cli import register as register_analyst_commands  # noqa: E402
 
+register_analyst_commands(app)  # login, check, run, jobs, grants, budget: the analyst's client side
+
+register_account_commands(users_app, tokens_app)  # verify, (de)activate; tokens create/list/revoke/expire
 for sub, name in (
     (registry_app, "registry"),
+    (calendar_app, "calendar"),
     (users_app, "users"),
     (orgs_app, "orgs"),
     (tokens_app, "tokens"),
@@ -119,61 +126,6 @@ def users_create(
             {"id": user.id, "username": user.username, "roles": sorted(user.roles), "verified": user.verified}
         )
     )
-
-
-@users_app.command("verify")
-def users_verify(
-    username: str,
-    real_name: Annotated[str, typer.Option()],
-    id_number: Annotated[str, typer.Option()],
-    data_dir: DataDir = None,
-) -> None:
-    """Record real-name verification (R11); only a digest of the name and ID number is kept."""
-    from gateway import identity
-
-    ctx = _context(data_dir)
-    try:
-        with ctx.uow() as session:
-            identity.verify_real_name(
-                session,
-                username,
-                real_name=real_name,
-                id_number=id_number,
-                verifier="cli",
-                now=ctx.clock.now(),
-            )
-    except DomainError as error:
-        _fail(error)
-    typer.echo(f"{username} is real-name verified")
-
-
-@tokens_app.command("create")
-def tokens_create(username: str, name: str = "cli", data_dir: DataDir = None) -> None:
-    """Create an API token and print it. It is shown this once; only its digest is stored."""
-    from gateway import identity
-
-    ctx = _context(data_dir)
-    try:
-        with ctx.uow() as session:
-            token = identity.create_token(session, username, name=name, now=ctx.clock.now())
-    except DomainError as error:
-        _fail(error)
-    typer.echo(token)
-
-
-@audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None) -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken link."""
-    from audit.chain import verify
-
-    ctx = _context(data_dir)
-    with ctx.uow() as session:
-        result = verify(session, algorithm_default=ctx.settings.audit.hash_algorithm)
-    if result.ok:
-        typer.echo(f"audit chain intact: {result.checked} events")
-        return
-    typer.secho(f"audit chain BROKEN at event {result.first_broken_seq}: {result.reason}", fg="red", err=True)
-    raise typer.Exit(1)
 
 
 @app.command()

@@ -20,7 +20,8 @@ from gateway import identity
 from gateway.context import AppContext
 from gateway.events import emit
 from gateway.routes.operation import registration_of
-from policies import agreements, plans
+from operation import agreements, plans
+from policies import grants
 
 EXPERTS = (
     ("张明", "重庆大学 数据法学研究中心"),
@@ -199,6 +200,7 @@ def create_demo_agreement(
             selection_id=selection.id,
             terms=terms,
             catalog=catalog,
+            grants=grants,
             actor_id=actor.user_id,
             now=now,
         )
@@ -231,6 +233,7 @@ def create_demo_agreement(
             registration=registration,
             dataset_ids=ids,
             catalog=catalog,
+            grants=grants,
             actor_id=actor.user_id,
             today=today,
             now=now,

@@ -62,6 +62,8 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for a body that is not UTF-8
+        return problem(422, "invalid_input", "request body is not valid UTF-8 JSON", field="body")
     return problem(exc.status_code, "http_error", str(exc.detail))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.chain import record
+from common import workdays
 from common.types import Principal
 from gateway.context import AppContext
 
@@ -23,6 +24,10 @@ def emit(
     subject_id: str | None,
     **details: Any,
 ) -> None:
+    provisional = workdays.provisional_years(session)
+    if provisional:
+        # A deadline in this transaction was computed without the official schedule of these years.
+        details = {**details, "calendar_provisional": provisional}
     record(
         session,
         kind=kind,
@@ -33,3 +38,24 @@ def emit(
         at=ctx.clock.now(),
         algorithm=ctx.settings.audit.hash_algorithm,
     )
+    if provisional and not session.info.get(ALERTED):
+        session.info[ALERTED] = True
+        record(
+            session,
+            kind=PROVISIONAL_ALERT,
+            actor=actor,
+            subject_type="calendar",
+            subject_id=",".join(str(y) for y in provisional),
+            details={
+                "years": provisional,
+                "after": kind,
+                "action": "load the official schedule of these years",
+            },
+            at=ctx.clock.now(),
+            algorithm=ctx.settings.audit.hash_algorithm,
+        )
+
+
+# The administrator's alert: supervisors list these (GET /calendar/alerts, or the audit trail by kind).
+PROVISIONAL_ALERT = "calendar.alert.provisional"
+ALERTED = "shuyu.calendar.alerted"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common import idnumbers
 from common.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from common.types import ROLES_BY_ORG_KIND, OrgKind, Principal, Role
 from gateway.store import AffiliationRow, OrganizationRow, TokenRow, UserRow
@@ -173,6 +174,7 @@ def verify_real_name(
         raise NotFound("no such user", field="username")
     if not real_name.strip() or not id_number.strip():
         raise InvalidInput("real name and ID number are both required", field="real_name")
+    id_number = idnumbers.resident_id(id_number)  # check digit and birth date (python-stdnum)
     row.real_name_digest = hashlib.sha256(
         f"{real_name.strip()}|{id_number.strip().upper()}".encode()
     ).hexdigest()

@@ -1,14 +1,19 @@
 """Job workers: threads that claim queued jobs from the metadata store and execute them.
 
 Several gateway replicas (or ``shuyu worker`` processes) may run pools against one PostgreSQL database; each
-claim is transactional. A pool also fails jobs whose worker stopped heartbeating, so a crash or restart
-leaves a failed job with a reason, never a job stuck in running.
+claim is transactional. Every pool beats for the jobs it runs once a second (a thread of its own, so a long
+scoping step or a busy sandbox never looks dead) and sweeps every few seconds: a running job whose heartbeat
+is older than ``sandbox.lost_worker_seconds`` lost its worker (crash, kill -9, restart). It is failed with a
+reason, its DP reservation refunded, both audited in one transaction, and its scoped copy removed; it no
+longer counts against its organization's concurrency limit. A crash therefore frees the queue within
+seconds, not after the job's whole wall-clock budget.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -19,6 +24,7 @@ from gateway.access import settle_dp
 from gateway.context import AppContext
 from gateway.events import emit
 from gateway.execution import execute, fail_unexpected
+from gateway.routes.audit import sign_checkpoint
 from gateway.routes.registry import sweep_and_audit
 from sandbox import jobs
 from sandbox.runner import make_runner
@@ -52,7 +58,10 @@ class WorkerPool:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.runner = make_runner(ctx.settings.sandbox)  # raises SandboxUnavailable: never run unsandboxed
-        self.stale_after = timedelta(seconds=ctx.settings.sandbox.wall_seconds + 60)
+        self.stale_after = timedelta(seconds=ctx.settings.sandbox.lost_worker_seconds)
+        self.sweep_seconds = max(0.5, ctx.settings.sandbox.lost_worker_seconds / 3)
+        self.active: dict[str, str] = {}  # job id -> worker id, for the heartbeat thread
+        self.active_lock = threading.Lock()
 
     def start(self) -> None:
         base = f"{socket.gethostname()}:{os.getpid()}"
@@ -62,6 +71,9 @@ class WorkerPool:
             )
             thread.start()
             self.threads.append(thread)
+        beat = threading.Thread(target=self._beat_loop, daemon=True, name="shuyu-worker-heartbeat")
+        beat.start()
+        self.threads.append(beat)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
@@ -81,28 +93,67 @@ class WorkerPool:
             job_id = job.id if job else None
         if job_id is None:
             return False
+        with self.active_lock:
+            self.active[job_id] = worker_id
         try:
             execute(self.ctx, job_id, worker_id, self.runner, Heartbeat(self.ctx, job_id, worker_id))
         except Exception:
             log.exception("job %s failed unexpectedly", job_id)
             fail_unexpected(self.ctx, job_id)
+        finally:
+            with self.active_lock:
+                self.active.pop(job_id, None)
         self.ctx.announce_settled()
         return True
 
+    def beat(self) -> None:
+        """Refresh the heartbeat of every job this pool is running."""
+        with self.active_lock:
+            running = dict(self.active)
+        if not running:
+            return
+        with self.ctx.uow() as session:
+            for job_id, worker_id in running.items():
+                jobs.heartbeat(session, job_id, worker_id, self.ctx.clock.now())
+
     def sweep(self) -> list[str]:
-        """Fail jobs whose worker died, return their DP reservations, and audit both in one transaction."""
+        """Fail jobs whose worker died, return their DP reservations, and audit both in one transaction;
+        then remove the scoped copies of jobs that no longer run. Safe to run from every pool at once: a
+        lost job is failed (and refunded) by exactly one sweep."""
         with self.ctx.uow() as session:
             failed = jobs.fail_stale(session, self.ctx.clock.now(), self.stale_after)
             for job_id in failed:
                 emit(session, self.ctx, None, "job.failed", "job", job_id, error_kind="worker_lost")
                 settle_dp(session, self.ctx, job_id, "refunded")
+        self._remove_orphan_scopes()
         return failed
 
+    def _remove_orphan_scopes(self) -> None:
+        """A job's scoped copy lives in ``scoped/jobs/<id>`` while it runs; a lost worker leaves it behind."""
+        root = self.ctx.settings.scoped_dir / "jobs"
+        if not root.is_dir():
+            return
+        present = [p.name for p in root.iterdir()]
+        if not present:
+            return
+        with self.ctx.uow() as session:
+            running = set(jobs.running_among(session, present))
+        for name in present:
+            if name not in running:
+                shutil.rmtree(root / name, ignore_errors=True)
+
+    def _beat_loop(self) -> None:
+        while not self.stop_event.wait(HEARTBEAT_SECONDS):
+            try:
+                self.beat()
+            except Exception:  # a database hiccup: the next beat retries well before the job looks lost
+                log.exception("heartbeat failed")
+
     def _loop(self, worker_id: str) -> None:
-        last_sweep = last_registry_sweep = 0.0
+        last_sweep = last_registry_sweep = last_checkpoint = 0.0
         while not self.stop_event.is_set():
             try:
-                if time.monotonic() - last_sweep > 10:
+                if time.monotonic() - last_sweep > self.sweep_seconds:
                     last_sweep = time.monotonic()
                     self.sweep()
                 if (
@@ -111,6 +162,12 @@ class WorkerPool:
                 ):
                     last_registry_sweep = time.monotonic()
                     sweep_and_audit(self.ctx)  # R18: certificates not renewed in time are cancelled
+                if (
+                    worker_id.endswith(":0")
+                    and time.monotonic() - last_checkpoint > self.ctx.settings.audit.checkpoint_seconds
+                ):
+                    last_checkpoint = time.monotonic()
+                    sign_checkpoint(self.ctx)  # holders of a checkpoint can detect a later truncation
                 if not self.run_once(worker_id):
                     if self.ctx.job_submitted.wait(self.poll_seconds):
                         self.ctx.job_submitted.clear()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import InvalidInput, InvalidTransition, NotFound
+from common.grant_terms import DatasetTerms, GrantSpec  # noqa: F401 (re-exported: grants speak these)
 from common.types import CatalogSnapshot, ColumnRule, DPMode, DPSettings, Grant, Rule, Verdict
 from policies import grading
 from policies.row_filter import row_filter
@@ -29,35 +30,6 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "suspended": frozenset({"active", "revoked"}),
     "revoked": frozenset(),
 }
-
-
-@dataclass(frozen=True)
-class DatasetTerms:
-    """What one dataset is granted, without the validity window (an agreement's scope carries these)."""
-
-    purpose: str
-    columns: Mapping[str, Mapping[str, str]]
-    privacy_unit: str
-    k: int = 10
-    row_filters: Mapping[str, str] | None = None
-    max_rows: int = 10_000
-    allow_row_level: bool = False
-    dp: DPSettings = DPSettings()
-    # "table.column" -> the written justification for aggregating, without DP, a column whose grade
-    # requires DP (policies/grading.py): audited, listed for supervisors and in the annual disclosure.
-    k_only_exceptions: Mapping[str, str] | None = None
-
-    def spec(self, valid_from: date, valid_to: date) -> GrantSpec:
-        terms = {f.name: getattr(self, f.name) for f in fields(DatasetTerms)}
-        return GrantSpec(**terms, valid_from=valid_from, valid_to=valid_to)
-
-
-@dataclass(frozen=True, kw_only=True)
-class GrantSpec(DatasetTerms):
-    """The implementer's terms for one version of a grant: the dataset terms plus the window."""
-
-    valid_from: date
-    valid_to: date
 
 
 def validate(spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> tuple[dict, dict]:
@@ -149,6 +121,8 @@ def _validate_dp(dp: DPSettings) -> None:
         raise InvalidInput("a DP grant needs a positive epsilon budget", field="dp.epsilon_budget")
     if dp.default_epsilon <= 0 or dp.max_contributions < 1:
         raise InvalidInput("default_epsilon must be > 0 and max_contributions >= 1", field="dp")
+    if dp.default_epsilon < dp.min_epsilon or dp.max_queries < 0:
+        raise InvalidInput("default_epsilon must be at least min_epsilon; max_queries >= 0", field="dp")
     if dp.refresh not in {"none", "monthly", "yearly"}:
         raise InvalidInput("dp.refresh must be none, monthly or yearly", field="dp.refresh")
 
@@ -322,6 +296,14 @@ def usable(grant: Grant, today: date, registration: Verdict) -> Verdict:
     if not registration.allowed:
         return Verdict(False, f"dataset {grant.dataset}: {registration.reason}")
     return Verdict(True, "active, inside its validity window, dataset registration valid")
+
+
+def of_agreement(session: Session, agreement_id: str) -> list[Grant]:
+    """The grants an operating agreement materialized, by dataset name (any status)."""
+    ids = session.scalars(
+        select(GrantRow.id).where(GrantRow.agreement_id == agreement_id).order_by(GrantRow.dataset_name)
+    )
+    return [load(session, grant_id) for grant_id in ids]
 
 
 # ------------------------------------------------------------------------------- grade exceptions

@@ -1,5 +1,6 @@
 """Deadlines of the procedure, in PRC working days (official holidays and make-up working days), and the
-certificate validity arithmetic of R17/R18.
+certificate validity arithmetic of R17/R18. Callers pass the unit of work's calendar
+(``common.workdays.of(session)``) so the store's schedule applies and provisional years are noticed.
 
 >>> acceptance_due(date(2025, 9, 29))        # National Day 2025 (10-01..10-08) is skipped
 datetime.date(2025, 10, 10)
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from common.clock import add_working_days, is_working_day
+from common.workdays import WorkingCalendar
 
 ACCEPTANCE_WORKING_DAYS = 3
 NOTICE_WORKING_DAYS = 10
@@ -23,22 +25,24 @@ VALIDITY_YEARS = 3
 RENEWAL_WINDOW_DAYS = 60
 
 
-def acceptance_due(submitted_on: date) -> date:
+def acceptance_due(submitted_on: date, calendar: WorkingCalendar | None = None) -> date:
     """The last day the registration institution may accept (or return) an application."""
-    return add_working_days(submitted_on, ACCEPTANCE_WORKING_DAYS)
+    return add_working_days(submitted_on, ACCEPTANCE_WORKING_DAYS, calendar)
 
 
-def notice_end(start: date, working_days: int = NOTICE_WORKING_DAYS) -> date:
+def notice_end(
+    start: date, working_days: int = NOTICE_WORKING_DAYS, calendar: WorkingCalendar | None = None
+) -> date:
     """The last day of a public notice published on ``start`` (``start`` itself does not count)."""
-    return add_working_days(start, working_days)
+    return add_working_days(start, working_days, calendar)
 
 
-def working_days_between(start: date, end: date) -> int:
+def working_days_between(start: date, end: date, calendar: WorkingCalendar | None = None) -> int:
     """Working days after ``start`` up to and including ``end`` (0 if ``end <= start``)."""
     count, day = 0, start
     while day < end:
         day += timedelta(days=1)
-        if is_working_day(day):
+        if is_working_day(day, calendar):
             count += 1
     return count
 

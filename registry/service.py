@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common import workdays
 from common.db import utcnow
 from common.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from common.types import Verdict
@@ -127,6 +128,8 @@ class ApplicationView:
     decision_reason: str
     objections: list[ObjectionView]
     history: list[dict]
+    # True while the deadline depends on a year whose official schedule is not loaded (statutory rules only).
+    deadline_provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -349,7 +352,7 @@ def submit(
         commitment_sha256=hashlib.sha256(spec.commitment_letter).hexdigest(),
         commitment_letter=spec.commitment_letter,
         submitted_on=today,
-        acceptance_due=deadlines.acceptance_due(today),
+        acceptance_due=deadlines.acceptance_due(today, workdays.of(session)),
         decision_reason="",
         created_at=now,
         updated_at=now,
@@ -436,11 +439,12 @@ def act(
 
     ``organization_id`` is the applicant's organization for applicant actions (withdraw)."""
     row = _application_row(session, application_id, lock=True)
+    # Authorization first: a refused transition's 409 would tell another organization the state.
+    if workflow.actor_of(action) == "applicant" and organization_id != row.applicant_org_id:
+        raise Forbidden("only the applicant may do this")
     to_state = workflow.target(action, row.state, row.kind)
     if action in ("return", "reject") and not reason.strip():
         raise InvalidInput(f"{action} needs a reason", field="reason")
-    if workflow.actor_of(action) == "applicant" and organization_id != row.applicant_org_id:
-        raise Forbidden("only the applicant may do this")
     if action == "accept":
         waiting = session.scalar(
             select(func.count())
@@ -453,7 +457,7 @@ def act(
             )
         row.accepted_on = today
     if action == "publish":
-        row.notice_start, row.notice_end = today, deadlines.notice_end(today)
+        row.notice_start, row.notice_end = today, deadlines.notice_end(today, calendar=workdays.of(session))
         _notice(session, "registration", row, today, now, ends_on=row.notice_end, code=row.certificate_code)
     if action in ("approve", "reject", "return"):
         row.decision_reason = reason.strip()
@@ -473,12 +477,12 @@ def resubmit(
 ) -> ApplicationView:
     """The applicant completes a returned application; the acceptance deadline runs again."""
     row = _application_row(session, application_id, lock=True)
-    to_state = workflow.target("resubmit", row.state, row.kind)
-    if organization_id != row.applicant_org_id:
+    if organization_id != row.applicant_org_id:  # before the state check, whose 409 names the state
         raise Forbidden("only the applicant may do this")
+    to_state = workflow.target("resubmit", row.state, row.kind)
     if content is not None:
         row.content = canonical(_validate_content(content))
-    row.submitted_on, row.acceptance_due = today, deadlines.acceptance_due(today)
+    row.submitted_on, row.acceptance_due = today, deadlines.acceptance_due(today, workdays.of(session))
     _move(session, row, "resubmit", to_state, user_id, "", today, now)
     return application(session, row.id, today)
 
@@ -496,7 +500,9 @@ def file_objection(
             f"the public notice ended on {row.notice_end.isoformat()}", current_state=row.state
         )
     if row.state == "in_notice":
-        row.notice_remaining = max(deadlines.working_days_between(today, row.notice_end), 0)
+        row.notice_remaining = max(
+            deadlines.working_days_between(today, row.notice_end, workdays.of(session)), 0
+        )
     objection = ObjectionRow(
         application_id=row.id, state="open", reason=reason.strip(), filed_by=user_id, filed_on=today
     )
@@ -542,7 +548,7 @@ def resolve_objection(
         _move(session, row, "uphold", to_state, actor_id, reason, today, now)
     elif not _open_objections(session, row.id):
         to_state = workflow.target("dismiss", row.state, row.kind)
-        row.notice_end = deadlines.notice_end(today, row.notice_remaining or 0)
+        row.notice_end = deadlines.notice_end(today, row.notice_remaining or 0, workdays.of(session))
         row.notice_remaining = None
         _move(session, row, "dismiss", to_state, actor_id, reason, today, now)
     return application(session, row.id, today)
@@ -1187,7 +1193,7 @@ def statistics(session: Session, today: date) -> dict:
     ):
         state = effective_state(cert, today)
         certs[state] = certs.get(state, 0) + 1
-    days = [deadlines.working_days_between(s, a) for s, a, _ in accepted]
+    days = [deadlines.working_days_between(s, a, workdays.of(session)) for s, a, _ in accepted]
     return {
         "applications_by_state": by_state,
         "applications_by_kind": by_kind,
@@ -1274,6 +1280,9 @@ def application(session: Session, application_id: str, today: date) -> Applicati
         accepted_on=row.accepted_on,
         notice_start=row.notice_start,
         notice_end=row.notice_end,
+        deadline_provisional=workdays.of(session).is_provisional(
+            row.submitted_on, row.notice_end or row.acceptance_due
+        ),
         decision_reason=row.decision_reason,
         objections=[_objection(o) for o in objections],
         history=[

@@ -19,13 +19,15 @@
    returned table is already in that canonical form, so ``canonical_ipc_bytes(released)`` reproduces the hash.
    (Parquet bytes embed the writer version and are not stable across pyarrow releases; IPC is.)
 
-**Empty versus all-suppressed.** The operator must not be able to tell a query that matched nothing from one
-whose every row was withheld (that would reveal that a small group exists). So ``rows_suppressed`` is the
-number of withheld rows only when at least one row is released; when zero rows are released it is 0 and the
-decision, reasons, schema and fingerprint are the same as for a genuinely empty result (the reason then says,
-in both cases, that rows below k are always withheld). ``rows_in`` (what the query produced) is the one field
-that differs: it is for the audit log and supervisors only and is left out of :meth:`GateReport.operator_view`,
-which is what an operator may be shown.
+**Withholding is not counted to the operator.** An exact count of withheld rows is a membership oracle:
+narrow a query to one small cell plus known ones and the count says whether anyone is in it. A boolean
+"something was withheld" is the same oracle (one small cell beside a large one), and a coarsened count
+fails to an attacker who adds known small cells until the coarsening boundary. So the operator sees nothing
+that depends on what was withheld: for a k-only aggregate the reasons always carry the same sentence ("rows
+with fewer than k distinct privacy units are always withheld; whether any were is not reported"), the
+decision is ``released`` whether or not rows were withheld, and an empty result and an all-withheld one are
+identical in every operator-visible field (schema, fingerprint, reasons). The exact ``rows_suppressed`` and
+``rows_in`` are for the audit log and supervisors only (:meth:`GateReport.audit_details`).
 
 **Differential privacy.** When ``policy.dp`` carries a DP plan (``policies/dp.py``), step 2 is replaced by
 ``sandbox.dp_noise.release``: no k-threshold (suppressing on exact counts would itself leak), every key of the
@@ -34,13 +36,16 @@ dropped), each hidden ``__shuyu_dp_*`` measurement gets Laplace noise here in th
 is followed by its 95% interval columns; the report carries a ``dp`` section (epsilon, split, noise scales).
 A malformed DP result is ``rejected`` (fail closed). Steps 3-5 apply unchanged.
 
-Decisions: ``released`` (nothing withheld, incl. empty), ``partially_suppressed`` (some rows withheld by k or
-cut by a cap, some released), ``held_for_review`` (PII found), ``rejected`` (malformed aggregate result).
+Decisions: ``released`` (incl. empty and rows withheld by k), ``partially_suppressed`` (cut by a row or
+byte cap), ``held_for_review`` (PII found; the disclosure auditor may also hold a released one),
+``rejected`` (malformed aggregate result). ``released_rows`` maps each released row to its input row, so
+the trusted host can read the hidden columns of exactly what leaves.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import math
@@ -55,6 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from common.job_plan import JobPlan
 from sandbox.dp_noise import release as dp_release
 
 HIDDEN_PREFIX = "__shuyu_"
@@ -86,13 +92,25 @@ class GatePolicy:
         if any(not c.startswith(UNIT_PREFIX) for c in self.unit_columns):
             raise ValueError(f"unit columns must start with {UNIT_PREFIX}")
 
+    @classmethod
+    def for_plan(cls, plan: JobPlan, *, max_bytes: int) -> GatePolicy:
+        """The gate's policy for a job: everything but the byte cap comes from the checked plan."""
+        return cls(
+            k=plan.k,
+            unit_columns=plan.unit_columns,
+            is_aggregate=plan.is_aggregate,
+            max_rows=plan.row_cap,
+            max_bytes=max_bytes,
+            dp=plan.dp,
+        )
+
 
 @dataclass(frozen=True)
 class GateReport:
     """What the gate did. Counts and reasons only: never a data value.
 
-    ``rows_in`` is for the audit log and supervisors only (see the module docstring); show operators
-    :meth:`operator_view`.
+    ``rows_in`` and ``rows_suppressed`` are for the audit log and supervisors only (see the module
+    docstring); show operators :meth:`operator_view`.
     """
 
     decision: str
@@ -104,17 +122,17 @@ class GateReport:
     truncated: bool = False
     sha256: str | None = None
     dp: Mapping[str, Any] | None = field(default=None, hash=False)  # DP section: epsilon, split, intervals
+    released_rows: tuple[int, ...] = field(default=(), hash=False, compare=False, repr=False)
 
     @property
     def releasable(self) -> bool:
         return self.decision in (RELEASED, PARTIALLY_SUPPRESSED)
 
     def operator_view(self) -> dict[str, Any]:
-        """The part an operator may see: identical for an empty and an all-suppressed result."""
+        """The part an operator may see: nothing in it depends on withheld rows."""
         return {
             "decision": self.decision,
             "rows_out": self.rows_out,
-            "rows_suppressed": self.rows_suppressed,
             "reasons": list(self.reasons),
             "pii_entities": dict(sorted(self.pii_entities.items())),
             "truncated": self.truncated,
@@ -123,8 +141,12 @@ class GateReport:
         }
 
     def audit_details(self) -> dict[str, Any]:
-        """Counts for the ``gate.decision`` audit event (supervisors): the operator view plus ``rows_in``."""
-        return {**self.operator_view(), "rows_in": self.rows_in}
+        """Counts for the ``gate.decision`` audit event (supervisors): the operator view plus exact counts."""
+        return {**self.operator_view(), "rows_in": self.rows_in, "rows_suppressed": self.rows_suppressed}
+
+    def held(self, reason: str) -> GateReport:
+        """The same report, held for supervisor review with one more reason (the disclosure auditor)."""
+        return dataclasses.replace(self, decision=HELD_FOR_REVIEW, reasons=(*self.reasons, reason))
 
 
 # ------------------------------------------------------------------------------------------------ gate
@@ -145,6 +167,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
             problem = "the differentially private result could not be formed: the gate fails closed"
             return out.slice(0, 0), GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"))
         withheld = 0
+        kept = None  # DP rows are the declared domain's cells, not rows of the sandbox result
     elif policy.is_aggregate:
         problem = _unit_problem(table, policy)
         if problem:
@@ -159,9 +182,11 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
             return out.slice(0, 0), GateReport(REJECTED, rows_in, 0, 0, (problem, "nothing was released"))
         keep = pc.greater_equal(units, policy.k)
         out = out.filter(keep)
+        kept = pc.indices_nonzero(keep).to_pylist() if rows_in else []
         withheld = rows_in - out.num_rows
     else:
         withheld = 0
+        kept = None
 
     reasons: list[str] = []
     truncated = False
@@ -177,21 +202,13 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
             f"result truncated to {out.num_rows} rows to fit the size cap of {policy.max_bytes} bytes"
         )
 
-    if out.num_rows == 0:
-        # Say the same thing whether the query matched nothing or every row was withheld.
-        rows_suppressed = 0
-        if policy.is_aggregate and dp_report is None:
-            reasons.insert(
-                0,
-                f"no rows released; rows with fewer than k={policy.k} distinct privacy units "
-                "are always withheld",
-            )
-    else:
-        rows_suppressed = withheld
-        if withheld:
-            reasons.insert(
-                0, f"{withheld} row(s) with fewer than k={policy.k} distinct privacy units withheld"
-            )
+    if policy.is_aggregate and dp_report is None:
+        # The same sentence whatever was withheld: a count (or even a yes/no) would be a membership oracle.
+        reasons.insert(
+            0,
+            f"rows with fewer than k={policy.k} distinct privacy units are always withheld; "
+            "whether any were is not reported",
+        )
 
     pii, scan_failed = _scan(out)
     if pii or scan_failed:
@@ -201,7 +218,7 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
             else "the personal-information scan failed: held for supervisor review"
         )
         decision = HELD_FOR_REVIEW
-    elif rows_suppressed or truncated:
+    elif truncated:
         decision = PARTIALLY_SUPPRESSED
     else:
         decision = RELEASED
@@ -210,12 +227,13 @@ def gate(table: pa.Table, policy: GatePolicy) -> tuple[pa.Table, GateReport]:
         decision,
         rows_in,
         out.num_rows,
-        rows_suppressed,
+        withheld,
         tuple(reasons),
         dict(pii),
         truncated,
         digest,
         dp_report,
+        tuple(kept[: out.num_rows]) if kept is not None else tuple(range(out.num_rows)),
     )
 
 
@@ -405,7 +423,11 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 
 
 def to_json_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts: dates/times ISO-8601, decimals as strings, NaN/inf as None, bytes as hex."""
+    """Rows as JSON-safe dicts: dates/times ISO-8601, decimals as numbers, NaN/inf as None, bytes as hex.
+
+    >>> to_json_rows(pa.table({"s": pa.array([Decimal("489")], pa.decimal128(38, 0))}))
+    [{'s': 489}]
+    """
     _refuse_hidden(table)
     return [{key: _json_value(value) for key, value in row.items()} for row in table.to_pylist()]
 
@@ -416,7 +438,15 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Decimal):
-        return str(value)
+        # Numbers stay numbers: DuckDB's integer SUM is HUGEINT, i.e. DECIMAL(38,0) in Arrow. Integral values
+        # are exact JSON integers; others are JSON numbers when a double holds them exactly (up to 15
+        # significant digits), else exact text. CSV and Parquet always keep the exact decimal.
+        if not value.is_finite():
+            return None
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else str(value)
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, timedelta):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import Base, UTCDateTime, new_id
@@ -38,3 +38,34 @@ class JobRow(Base):
     run_ms: Mapped[int | None] = mapped_column(Integer)
     reviewed_by: Mapped[str | None] = mapped_column(String(32))
     review_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DisclosurePopulationRow(Base):
+    """One released value's population (the disclosure auditor's ledger, across all operators).
+
+    ``bitmap`` is a serialized roaring bitmap of 32-bit unit ids (``sandbox/disclosure.py``); rows older than
+    the retention window are pruned, and each unit space keeps at most a capped number of rows.
+    """
+
+    __tablename__ = "disclosure_populations"
+    __table_args__ = (Index("ix_disclosure_space_cardinality", "unit_space", "cardinality"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    unit_space: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    row_index: Mapped[int] = mapped_column(Integer)
+    k: Mapped[int] = mapped_column(Integer)
+    cardinality: Mapped[int] = mapped_column(BigInteger)
+    bitmap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DisclosureLockRow(Base):
+    """One row per unit space, updated at the start of every audit so audits of one space run one at a time
+    (otherwise two jobs submitted together would each miss the other's populations)."""
+
+    __tablename__ = "disclosure_locks"
+
+    unit_space: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,11 +1,17 @@
 """Shared fixtures: a fresh metadata store per test on SQLite, and on PostgreSQL when
-``SHUYU_TEST_POSTGRES_URL`` is set (each test in its own schema, dropped afterwards)."""
+``SHUYU_TEST_POSTGRES_URL`` is set (each test in its own schema, dropped afterwards).
+
+``SHUYU_TEST_TODAY=YYYY-MM-DD`` runs the whole suite with the real clock moved to that Beijing day (noon,
+ticking), from configuration on, so collection and module fixtures see it too: no test may depend on today's
+date, and ``SHUYU_TEST_TODAY=2028-12-31 bash scripts/test.sh`` proves it for a given day.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,6 +20,32 @@ from common.clock import FixedClock
 from common.settings import Settings
 
 POSTGRES_URL = os.environ.get("SHUYU_TEST_POSTGRES_URL")
+TEST_TODAY = os.environ.get("SHUYU_TEST_TODAY")
+_traveller = None
+
+
+def pytest_configure(config):
+    global _traveller
+    if TEST_TODAY and _traveller is None:
+        import time_machine
+
+        day = date.fromisoformat(TEST_TODAY)
+        # 04:00 UTC is noon in Beijing: the Beijing date and the UTC date agree.
+        _traveller = time_machine.travel(datetime(day.year, day.month, day.day, 4, tzinfo=UTC), tick=True)
+        _traveller.start()
+
+
+def pytest_unconfigure(config):
+    global _traveller
+    if _traveller is not None:
+        _traveller.stop()
+        _traveller = None
+
+
+def pytest_report_header(config):
+    if TEST_TODAY:
+        return f"real clock moved to {TEST_TODAY} (SHUYU_TEST_TODAY)"
+    return None
 
 
 def _postgres_schema_url(base: str, schema: str) -> str:

@@ -114,7 +114,28 @@ def test_scan_values_counts_cells():
     counts = scan_values(values)
     assert counts == {"CN_RESIDENT_ID": 3, "CN_MOBILE": 1, "CN_USCC": 1}
     assert scan_values(["13800138000"], min_score=0.9) == {}
-    assert set(ENTITIES) == {"CN_RESIDENT_ID", "CN_MOBILE", "CN_USCC", "BANK_CARD", "EMAIL_ADDRESS"}
+    assert set(ENTITIES) == {
+        "CN_RESIDENT_ID",
+        "CN_MOBILE",
+        "CN_USCC",
+        "BANK_CARD",
+        "EMAIL_ADDRESS",
+        "CN_PERSON_NAME",
+    }
+
+
+@pytest.mark.parametrize("name", ["张伟", "王秀英", "欧阳娜娜", "李建国", "联系人：刘洋", "陈静 (户主)"])
+def test_a_chinese_personal_name_standing_alone_is_found(name):
+    """Issue 10: a name literal in an output cell must be held for review like an ID number."""
+    assert [f.entity for f in scan_text(name)] == ["CN_PERSON_NAME"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["渝中区", "解放碑街道", "高中", "金融业", "男", "女", "批发和零售业", "王家沟村", "张三的收入明细"],
+)
+def test_places_categories_and_running_text_are_not_names(text):
+    assert scan_text(text) == []
 
 
 def test_analyzer_is_lazy_and_registry_is_ours():

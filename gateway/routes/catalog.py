@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 
-from catalog import ingest, profile, service, uploads
+from catalog import convert, ingest, service, uploads
 from catalog.store import ColumnRow, DatasetRow, TableRow, VersionRow
-from common.errors import Forbidden, InvalidInput
+from common.errors import Forbidden
 from common.types import Principal, Role
 from gateway import identity
 from gateway.auth import Ctx, Public, VerifiedDataSource, VerifiedOperator, require, require_verified
@@ -281,11 +281,23 @@ async def _chunks(file: UploadFile):
 def _ingest(
     ctx: AppContext, principal: Principal, name: str, table_name: str, staged: Path, file: UploadFile
 ) -> UploadResult:
-    data = ingest.read_upload(staged, file.filename or "", file.content_type)
-    if data.num_rows == 0:
-        raise InvalidInput("the upload has no data rows", field="file")
-    inferred = ingest.infer_columns(data)
-    suggestions = profile.suggest(data, sample_rows=ctx.settings.catalog.profile_sample_rows)
+    # Streamed conversion: memory stays bounded whatever the file's size (issue 16); the profiler sees a
+    # uniform sample, and numeric bounds come from the whole column's observed range.
+    converted = convert.convert_upload(
+        staged,
+        file.filename or "",
+        file.content_type,
+        ctx.settings.staging_dir,
+        sample_rows=ctx.settings.catalog.profile_sample_rows,
+    )
+    try:
+        suggestions = convert.suggest(converted, sample_rows=ctx.settings.catalog.profile_sample_rows)
+        return _record(ctx, principal, name, table_name, converted, suggestions, file.filename or "")
+    finally:
+        converted.path.unlink(missing_ok=True)  # placed already on success; on failure nothing stays
+
+
+def _record(ctx, principal, name, table_name, converted, suggestions, filename) -> UploadResult:
     written = None
     try:
         with ctx.uow() as session:
@@ -293,21 +305,19 @@ def _ingest(
             table = service.get_table(session, dataset, table_name)
             version = service.next_version_number(session, table)
             rel = Path(dataset.name) / table.name / f"v{version}-{ctx.clock.now():%Y%m%dT%H%M%S%f}.parquet"
-            written = ingest.write_parquet_atomically(
-                data, ctx.settings.domain_store_dir / rel, ctx.settings.staging_dir
-            )
+            written = convert.place(converted, ctx.settings.domain_store_dir / rel)
             row = uploads.record_upload(
                 session,
                 dataset,
                 table,
                 version=version,
-                inferred=inferred,
+                inferred=converted.columns,
                 suggestions=suggestions,
                 path=str(rel),
                 sha256=written.sha256,
                 size=written.bytes,
                 rows=written.rows,
-                filename=file.filename or "",
+                filename=filename,
                 uploaded_by=principal.user_id,
                 now=ctx.clock.now(),
             )

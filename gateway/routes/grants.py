@@ -21,7 +21,7 @@ from gateway.access import budget_of
 from gateway.auth import Ctx, Implementer, require
 from gateway.events import emit
 from gateway.grading_view import ColumnProtectionPublic, emit_exceptions, protection_view
-from policies import grants
+from policies import grants, ledger
 
 router = APIRouter(prefix="/api/v1/grants", tags=["grants"])
 Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.operator)]
@@ -47,6 +47,8 @@ class DPConfig(BaseModel):
         description="epsilon cap for the operator organization "
         "across its grants on this dataset per period; 0 = none",
     )
+    min_epsilon: float = Field(default=0.01, ge=0.001, le=10, description="smallest epsilon per query")
+    max_queries: int = Field(default=0, ge=0, le=1_000_000, description="DP queries per period; 0 = no cap")
 
 
 class GrantTerms(BaseModel):
@@ -139,6 +141,8 @@ def public(grant: Grant, session: Session | None = None) -> GrantPublic:
             max_contributions=grant.dp.max_contributions,
             key_domains={k: list(v) for k, v in grant.dp.key_domains.items()},
             org_cap=grant.dp.org_cap,
+            min_epsilon=grant.dp.min_epsilon,
+            max_queries=grant.dp.max_queries,
         ),
         k_only_exceptions=exceptions,
         protection=protection,
@@ -154,6 +158,8 @@ def spec_of(terms: GrantTerms) -> grants.GrantSpec:
         max_contributions=terms.dp.max_contributions,
         key_domains=_key_domains(terms),
         org_cap=terms.dp.org_cap,
+        min_epsilon=terms.dp.min_epsilon,
+        max_queries=terms.dp.max_queries,
     )
     return grants.GrantSpec(
         purpose=terms.purpose,
@@ -222,6 +228,9 @@ def create_grant(body: GrantCreate, ctx: Ctx, principal: Implementer) -> GrantPu
             organization_id=org.id,
             dataset=dataset.name,
         )
+        # Issue 12: agreements are the source of grants (A16, A17); a grant without plan, agreement and
+        # filing is an exception the supervisors list (GET /api/v1/audit/events?kind=grant.direct_exception).
+        emit(session, ctx, principal, "grant.direct_exception", "grant", grant.id, dataset=dataset.name)
         emit_exceptions(session, ctx, principal, grant)
         return public(grant, session)
 
@@ -281,6 +290,8 @@ class BudgetPublic(BaseModel):
     org_cap: float | None
     org_used: float
     org_remaining: float | None
+    queries: int  # DP queries charged or in flight this period
+    max_queries: int | None
     mode: str
     default_epsilon: float
     queries_left_at_default: int
@@ -319,7 +330,18 @@ def change_grant(grant_id: str, body: GrantChange, ctx: Ctx, principal: Implemen
             reason=body.reason,
             now=ctx.clock.now(),
         )
-        emit(session, ctx, principal, "grant.changed", "grant", grant.id, version=grant.version)
+        changed = ledger.dp_changes(current.dp, grant.dp)  # DP changes are audited with their reason
+        emit(
+            session,
+            ctx,
+            principal,
+            "grant.changed",
+            "grant",
+            grant.id,
+            version=grant.version,
+            reason=body.reason,
+            **({"dp_changes": changed} if changed else {}),
+        )
         emit_exceptions(session, ctx, principal, grant)
         return public(grant, session)
 

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from common.errors import InvalidTransition, NotFound, SandboxUnavailable
-from common.types import CheckedQuery, Principal, Role
+from common.errors import InvalidJobPlan, InvalidTransition, NotFound, SandboxUnavailable
+from common.job_plan import JobPlan
+from common.types import JobState, Principal, Role
 from gateway.access import check_query, reserve_dp, settle_dp
 from gateway.auth import Ctx, VerifiedOperator, require
 from gateway.context import AppContext
@@ -30,7 +31,7 @@ from sandbox.store import JobRow
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 JobReader = Annotated[Principal, require(Role.operator, Role.supervisor)]
-TERMINAL = ("succeeded", "failed", "cancelled", "held_for_review")
+TERMINAL = tuple(s.value for s in JobState if s.finished)
 MAX_WAIT = 60.0
 
 
@@ -73,18 +74,21 @@ class JobPublic(BaseModel):
     dp: dict[str, Any] | None = None  # DP jobs: epsilon spent (reserved at submission) and its split
 
 
-NEXT_STEP = {
-    "queued": "wait: poll GET /api/v1/jobs/{id}?wait=10",
-    "running": "wait: poll GET /api/v1/jobs/{id}?wait=10",
-    "succeeded": "download: GET /api/v1/jobs/{id}/result?format=json|csv|parquet",
-    "failed": "read error_message, change the query and submit a new job",
-    "cancelled": "submit a new job if you still need the result",
-    "held_for_review": "a supervisor is reviewing the result because the gate found personal information in it",
+NEXT_STEP: dict[JobState, str] = {
+    JobState.queued: "wait: poll GET /api/v1/jobs/{id}?wait=10",
+    JobState.running: "wait: poll GET /api/v1/jobs/{id}?wait=10",
+    JobState.succeeded: "download: GET /api/v1/jobs/{id}/result?format=json|csv|parquet",
+    JobState.failed: "read error_message, change the query and submit a new job",
+    JobState.cancelled: "submit a new job if you still need the result",
+    JobState.held_for_review: "a supervisor is reviewing the result before it may leave (see gate.reasons)",
 }
 
 
 def public(row: JobRow) -> JobPublic:
-    plan = json.loads(row.plan)
+    try:
+        plan: JobPlan | None = jobs.plan_of(row)
+    except InvalidJobPlan:
+        plan = None  # shown without plan details; the worker fails such a job closed
     return JobPublic(
         id=row.id,
         state=row.state,
@@ -95,15 +99,15 @@ def public(row: JobRow) -> JobPublic:
         run_ms=row.run_ms,
         error_kind=row.error_kind,
         error_message=row.error_message,
-        output_columns=plan["output_columns"],
-        is_aggregate=plan["is_aggregate"],
-        k=plan["k"],
+        output_columns=list(plan.output_columns) if plan else [],
+        is_aggregate=plan.is_aggregate if plan else False,
+        k=plan.k if plan else 0,
         gate=json.loads(row.gate_report) if row.gate_report else None,
         result_rows=row.result_rows,
         result_sha256=row.result_sha256,
         checked_sql=row.checked_sql,
-        next_step=NEXT_STEP[row.state].replace("{id}", row.id),
-        dp=_dp_summary(plan.get("dp")),
+        next_step=NEXT_STEP[jobs.state_of(row)].replace("{id}", row.id),
+        dp=_dp_summary(plan.dp if plan else None),
     )
 
 
@@ -118,19 +122,6 @@ def _dp_summary(plan: dict | None) -> dict[str, Any] | None:
         "groups": math.prod(len(d) for d in plan["domains"]),
         "released_columns": plan["released_columns"],
         "note": "the epsilon is spent when the result is released; asking again costs it again",
-    }
-
-
-def plan_of(checked: CheckedQuery) -> dict[str, Any]:
-    return {
-        "grants": [list(g) for g in checked.grants],
-        "tables": [list(t) for t in checked.tables],
-        "output_columns": list(checked.output_columns),
-        "unit_columns": list(checked.unit_columns),
-        "is_aggregate": checked.is_aggregate,
-        "k": checked.k,
-        "row_cap": checked.row_cap,
-        "dp": dict(checked.dp) if checked.dp else None,
     }
 
 
@@ -173,7 +164,7 @@ def submit(
             user_id=principal.user_id,
             submitted_sql=body.sql,
             checked_sql=checked.sql,
-            plan=plan_of(checked),
+            plan=JobPlan.of(checked),
             now=ctx.clock.now(),
             queue_cap=ctx.settings.sandbox.per_org_queue_cap,
         )
@@ -188,6 +179,8 @@ def submit(
             grants=[list(g) for g in checked.grants],
             tables=[".".join(t) for t in checked.tables],
             is_aggregate=checked.is_aggregate,
+            dp=bool(checked.dp),
+            checked_sql=checked.sql,  # what will run, so a supervisor can read it (issue 11)
         )
         job_id = row.id
     ctx.job_submitted.set()
@@ -216,7 +209,7 @@ def cancel(job_id: str, ctx: Ctx, principal: VerifiedOperator) -> JobPublic:
         row = visible_job(session, principal, job_id)
         row = jobs.get(session, row.id, for_update=True)
         jobs.request_cancel(session, row, ctx.clock.now())
-        if row.state == "cancelled":
+        if row.state == JobState.cancelled:
             settle_dp(session, ctx, row.id, "refunded", principal)  # nothing ran, nothing was released
         emit(session, ctx, principal, "job.cancel_requested", "job", row.id, state=row.state)
         return public(row)
@@ -231,7 +224,7 @@ def result(
 ) -> Response:
     with ctx.uow() as session:
         row = visible_job(session, principal, job_id)
-        if row.state != "succeeded" or not row.result_path:
+        if row.state != JobState.succeeded or not row.result_path:
             raise InvalidTransition(f"no released result: the job is {row.state}", current_state=row.state)
         emit(session, ctx, principal, "job.result.downloaded", "job", row.id, format=format)
         path = ctx.settings.results_dir / row.result_path

@@ -28,7 +28,9 @@ from gateway.context import AppContext
 from gateway.events import emit
 from gateway.routes.grants import DPConfig, GrantPublic
 from gateway.routes.grants import public as grant_public
-from policies import agreements, annual, plans, products, quality
+from operation import agreements, annual, plans, products, quality
+from operation import requests as operation_requests
+from policies import grants
 from registry.service import dataset_registration
 from sandbox import jobs as sandbox_jobs
 
@@ -36,8 +38,10 @@ router = APIRouter(prefix="/api/v1", tags=["operation"])
 OP = "/operation"
 Reader = Annotated[Principal, require(Role.implementer, Role.supervisor, Role.operator)]
 Overseer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
-Filer = Annotated[Principal, require(Role.implementer, Role.supervisor)]
-Terminator = Annotated[Principal, require(Role.implementer, Role.operator)]
+# The data authority (市数据主管部门) acts through the supervisor role: it accepts or returns filings (A17).
+Filer = Annotated[Principal, require(Role.supervisor)]
+# The operator applies for termination (POST .../termination-requests); the implementer decides (A23).
+Terminator = Implementer
 Participant = Annotated[
     Principal, require(Role.operator, Role.data_source, Role.implementer, Role.supervisor)
 ]
@@ -233,6 +237,8 @@ class AgreementChange(AgreementTerms):
 
 class Filing(Strict):
     reference: ShortText = Field(description="the data authority's filing number")
+    accept_late: bool = Field(default=False, description="accept a filing submitted after the deadline")
+    reason: str = Field(default="", max_length=2000, description="required when accepting late")
 
 
 class Termination(Strict):
@@ -263,6 +269,7 @@ class AgreementPublic(BaseModel):
     scope: dict[str, dict[str, Any]]
     signed_on: date | None
     filing_due: date | None
+    deadline_provisional: bool = False
     filed_on: date | None
     filing_reference: str
     filing_overdue: bool
@@ -366,6 +373,7 @@ class IssuePublic(BaseModel):
     reported_on: date
     answer_due: date
     overdue: bool
+    deadline_provisional: bool = False
     answer: str
     answered_on: date | None
     outcome: str
@@ -382,6 +390,7 @@ class DisputePublic(BaseModel):
     raised_on: date
     coordination_due: date
     overdue: bool
+    deadline_provisional: bool = False
     outcome: str
     closed_on: date | None
 
@@ -485,6 +494,7 @@ def _agreement(a: agreements.Agreement, today: date) -> AgreementPublic:
         scope={d: s.to_json() for d, s in a.scope.items()},
         signed_on=a.signed_on,
         filing_due=a.filing_due,
+        deadline_provisional=a.deadline_provisional,
         filed_on=a.filed_on,
         filing_reference=a.filing_reference,
         filing_overdue=a.filing_overdue(today),
@@ -565,6 +575,7 @@ def _issue(i: quality.Issue, today: date) -> IssuePublic:
         reported_on=i.reported_on,
         answer_due=i.answer_due,
         overdue=i.overdue(today),
+        deadline_provisional=i.deadline_provisional,
         answer=i.answer,
         answered_on=i.answered_on,
         outcome=i.outcome,
@@ -583,6 +594,7 @@ def _dispute(d: quality.Dispute, today: date) -> DisputePublic:
         raised_on=d.raised_on,
         coordination_due=d.coordination_due,
         overdue=d.overdue(today),
+        deadline_provisional=d.deadline_provisional,
         outcome=d.outcome,
         closed_on=d.closed_on,
     )
@@ -892,6 +904,7 @@ def create_agreement(body: AgreementCreate, ctx: Ctx, principal: Implementer) ->
             selection_id=body.selection_id,
             terms=_terms(body),
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             now=ctx.clock.now(),
         )
@@ -928,7 +941,7 @@ def overdue_filings(ctx: Ctx, _: Overseer) -> list[AgreementPublic]:
 def expire_agreements(ctx: Ctx, principal: Implementer) -> list[str]:
     """Terminate (reason: expiry) filed agreements whose term has ended, revoking their grants (A23)."""
     with ctx.uow() as session:
-        ended = agreements.expire_due(session, today=ctx.clock.today(), now=ctx.clock.now())
+        ended = agreements.expire_due(session, grants=grants, today=ctx.clock.today(), now=ctx.clock.now())
         for agreement_id in ended:
             emit(
                 session,
@@ -959,7 +972,7 @@ def agreement_versions(agreement_id: str, ctx: Ctx, principal: Reader) -> list[A
 def agreement_grants(agreement_id: str, ctx: Ctx, principal: Reader) -> list[GrantPublic]:
     with ctx.uow() as session:
         _visible_agreement(session, principal, agreement_id)
-        return [grant_public(g) for g in agreements.grants_of(session, agreement_id)]
+        return [grant_public(g) for g in agreements.grants_of(session, agreement_id, grants=grants)]
 
 
 @router.put(f"{OP}/agreements/{{agreement_id}}", response_model=AgreementPublic)
@@ -969,7 +982,7 @@ def edit_agreement(
     with ctx.uow() as session:
         _, catalog = _catalog_for(session, body.scope)
         agreement = agreements.edit(
-            session, agreement_id, terms=_terms(body), catalog=catalog, now=ctx.clock.now()
+            session, agreement_id, terms=_terms(body), catalog=catalog, grants=grants, now=ctx.clock.now()
         )
         emit(
             session,
@@ -1015,10 +1028,22 @@ def abandon_agreement(agreement_id: str, body: Reason, ctx: Ctx, principal: Impl
 
 @router.post(f"{OP}/agreements/{{agreement_id}}/file", response_model=AgreementResult)
 def file_agreement(agreement_id: str, body: Filing, ctx: Ctx, principal: Filer) -> AgreementResult:
-    """Record the filing (A17); the agreement's grants are created, one per dataset."""
+    """The data authority accepts the filing the implementer submitted (A17); the agreement's grants are
+    created, one per dataset. A filing submitted late is accepted only with ``accept_late`` and a reason."""
     today = ctx.clock.today()
     with ctx.uow() as session:
-        ids, catalog = _catalog_for(session, agreements.load(session, agreement_id).scope)
+        current = agreements.load(session, agreement_id)
+        operation_requests.decide_filing(
+            session,
+            agreement_id,
+            accept=True,
+            accept_late=body.accept_late,
+            reason=body.reason,
+            user_id=principal.user_id,
+            today=today,
+            agreement_state=current.state,
+        )
+        ids, catalog = _catalog_for(session, current.scope)
         agreement, made = agreements.file(
             session,
             agreement_id,
@@ -1026,6 +1051,7 @@ def file_agreement(agreement_id: str, body: Filing, ctx: Ctx, principal: Filer) 
             registration=registration_of(session, ctx),
             dataset_ids=ids,
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             today=today,
             now=ctx.clock.now(),
@@ -1071,6 +1097,7 @@ def change_agreement(
             registration=registration_of(session, ctx),
             dataset_ids=ids,
             catalog=catalog,
+            grants=grants,
             actor_id=principal.user_id,
             now=ctx.clock.now(),
         )
@@ -1109,20 +1136,16 @@ def change_agreement(
 def terminate_agreement(
     agreement_id: str, body: Termination, ctx: Ctx, principal: Terminator
 ) -> AgreementResult:
-    """End the agreement for an A23 reason; every grant of it is revoked at once (A24). An operator may only
-    ask to end its own agreement (reason operator_request)."""
+    """End the agreement for an A23 reason; every grant of it is revoked at once (A24). The operator's own
+    request goes through POST .../termination-requests, decided by the implementer."""
     with ctx.uow() as session:
         current = _visible_agreement(session, principal, agreement_id)
-        if not principal.has_role(Role.implementer) and body.reason != "operator_request":
-            raise Forbidden(
-                "an operator may end its own agreement only by request (reason operator_request)",
-                field="reason",
-            )
         agreement, revoked = agreements.terminate(
             session,
             current.id,
             reason=body.reason,
             detail=body.detail,
+            grants=grants,
             today=ctx.clock.today(),
             now=ctx.clock.now(),
         )

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from catalog import service as catalog_service
 from common.errors import Forbidden, InvalidInput
 from common.types import OrgKind, Principal, Role
-from gateway import identity
+from gateway import entrustments, identity
 from gateway.auth import Authenticated, Ctx, Public, Registrar, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
-from policies import agreements, products
+from operation import agreements, products
 from registry import certificates, service, workflow
 from registry import evidence as evidence_mod
 
@@ -119,6 +119,7 @@ class ApplicationPublic(BaseModel):
     decision_reason: str
     objections: list[ObjectionPublic]
     history: list[dict[str, Any]]
+    deadline_provisional: bool = False
 
 
 class Reason(Strict):
@@ -292,6 +293,12 @@ def create_evidence(body: EvidenceCreate, ctx: Ctx, principal: EvidenceMaker) ->
                 registrants=[dataset.source_org_id],
                 registrars=registrars,
                 affiliations=identity.affiliations_of(session, principal.organization_id),
+            )
+            entrustments.require(  # Annex 1 Art. 12 ¶2: only under the registrant's entrustment
+                session,
+                registrant_org_id=dataset.source_org_id,
+                third_party_org_id=principal.organization_id,
+                today=ctx.clock.today(),
             )
         computed = current_evidence(session, ctx, dataset.name)
         view = service.record_evidence(

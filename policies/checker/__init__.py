@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from common.errors import PolicyViolation
 from common.types import CatalogSnapshot, CheckedQuery, Grant
+from policies.checker.aggregate_args import aggregate_args
 from policies.checker.aggregation import aggregation
 from policies.checker.allowlist import allowlist
 from policies.checker.column_rules import column_rules
@@ -22,10 +23,13 @@ from policies.checker.context import Context, refuse
 from policies.checker.joins import joins
 from policies.checker.limits import limits
 from policies.checker.parse import parse, statement_type
+from policies.checker.populations import populations
 from policies.checker.qualify_columns import qualify_columns
 from policies.checker.resolve_tables import resolve_tables
 from policies.checker.rewrite import rewrite
+from policies.checker.runtime_errors import runtime_errors
 from policies.checker.scopes import scopes
+from policies.checker.unit_labels import unit_labels
 
 RULES = (
     limits,
@@ -38,7 +42,11 @@ RULES = (
     aggregation,
     joins,
     column_rules,
+    aggregate_args,
+    unit_labels,
+    runtime_errors,
     rewrite,
+    populations,
 )
 
 __all__ = ["check", "RULES"]
@@ -59,11 +67,16 @@ def check(
     >>> rules = {"person_id": "join", "district": "group", "income": "aggregate"}
     >>> grant = Grant("g1", 1, "org", "population", "demo", date(2024, 1, 1), date(2030, 1, 1),
     ...               {"persons": {c: ColumnRule.parse(r) for c, r in rules.items()}}, "person_id")
-    >>> catalog = CatalogSnapshot({("population", "persons"): TableInfo("population", "persons", (
-    ...     ColumnInfo("person_id", "BIGINT"), ColumnInfo("district", "VARCHAR"), ColumnInfo("income", "DOUBLE")))})
+    >>> columns = (ColumnInfo("person_id", "BIGINT"), ColumnInfo("district", "VARCHAR"),
+    ...            ColumnInfo("income", "DOUBLE"))
+    >>> catalog = CatalogSnapshot({("population", "persons"): TableInfo("population", "persons", columns)})
     >>> q = check("SELECT district, avg(income) AS a FROM persons GROUP BY district", [grant], catalog)
-    >>> q.sql
-    'SELECT persons.district AS district, AVG(persons.income) AS a, COUNT(DISTINCT persons.person_id) AS __shuyu_units_0 FROM population.persons AS persons GROUP BY persons.district'
+    >>> for part in q.sql.replace(" FROM", ", FROM").split(", "): print(part)
+    SELECT persons.district AS district
+    AVG(persons.income) AS a
+    COUNT(DISTINCT persons.person_id) AS __shuyu_units_0
+    ARRAY_AGG(DISTINCT persons.person_id) AS __shuyu_pop_0
+    FROM population.persons AS persons GROUP BY persons.district
     >>> q.unit_columns, q.output_columns
     (('__shuyu_units_0',), ('district', 'a'))
     >>> check("SELECT max(income) FROM persons", [grant], catalog)
@@ -106,4 +119,6 @@ def check(
         },
         k=ctx.k,
         row_cap=ctx.row_cap,
+        population_columns=getattr(ctx, "population_columns", ()),
+        unit_space=getattr(ctx, "unit_space", None),
     )

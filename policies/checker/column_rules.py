@@ -202,8 +202,10 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
             f"(JOIN ... ON a.{short(name)} = b.{short(name)}) or in count(DISTINCT ...)",
         )
     if rule is Rule.compare:
+        # Never inside an aggregate (FILTER included) nor HAVING: `HAVING max(name = '张三')` or
+        # `count(*) FILTER (WHERE name = '张三')` says in which group a named person is.
         if passthrough or (
-            clause in (Clause.where, Clause.having, Clause.join, Clause.filter)
+            clause in (Clause.where, Clause.join)
             and site.agg is None
             and ops
             and isinstance(ops[0], COMPARISONS)
@@ -211,10 +213,11 @@ def _check(ctx: Context, scope, info: ScopeInfo, column: exp.Column, label: Labe
             return
         raise refuse(
             "compare_only",
-            f"`{short(name)}` may only be compared in filters",
+            f"`{short(name)}` may only be compared in WHERE (never inside aggregates, FILTER or HAVING)",
             column=name,
             clause=clause,
-            hint=f"use `{short(name)}` in WHERE/HAVING comparisons, never in the output",
+            hint=f"compare `{short(name)}` in WHERE only (e.g. WHERE {short(name)} = '...'), never inside "
+            "aggregates, FILTER, HAVING or the output",
         )
     if rule is Rule.aggregate:
         if agg is not None:

@@ -27,12 +27,17 @@ class Label:
     """What a (base or derived) column may do.
 
     ``rule`` is the effective rule, ``columns`` the base columns ("dataset.table.column") it came from and
-    ``aggregated`` says the value is a statistic computed by an inner aggregated scope.
+    ``aggregated`` says the value is a statistic computed by an inner aggregated scope. ``shaped`` says a
+    subquery computed it with a condition or a step function (CASE, comparisons, floor, ...): aggregating it
+    would aggregate a sub-cell (see :mod:`policies.checker.aggregate_args`). ``family`` is the coarse type
+    ("num", "text", "date", "bool" or None when unknown) used to refuse data-dependent conversion errors.
     """
 
     rule: ColumnRule
     columns: tuple[str, ...] = ()
     aggregated: bool = False
+    shaped: bool = False
+    family: str | None = None
 
     @property
     def column(self) -> str | None:
@@ -52,7 +57,14 @@ def strictest(labels: Sequence[Label], aggregated: bool = False) -> Label:
         return Label(PLAIN, (), aggregated)
     rule = min((lab.rule for lab in labels), key=lambda r: _RANK[r.rule])
     columns = tuple(sorted({c for lab in labels for c in lab.columns}))
-    return Label(rule, columns, aggregated or any(lab.aggregated for lab in labels))
+    families = {lab.family for lab in labels}
+    return Label(
+        rule,
+        columns,
+        aggregated or any(lab.aggregated for lab in labels),
+        any(lab.shaped for lab in labels),
+        families.pop() if len(families) == 1 else None,
+    )
 
 
 @dataclass
@@ -64,6 +76,9 @@ class ScopeInfo:
     labels: dict[str, Label] = field(default_factory=dict)  # output column name -> label
     order: list[str] = field(default_factory=list)  # output column names in order
     carriers: list[str] = field(default_factory=list)  # privacy-unit carriers: "row" | "count"
+    # Where the one condition of this scope's conditional aggregates lives: (holder node, arg key). The
+    # rewrite adds unit counts for the rows meeting it and for the others, so the gate applies k to both.
+    condition: tuple[exp.Expression, str] | None = None
 
 
 @dataclass

@@ -65,7 +65,7 @@ def parse(ctx: Context) -> None:
     ctx.tree = statements[0]
 
 
-_QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+_QUERY_TYPES = (exp.Select, exp.SetOperation)
 
 
 def statement_type(ctx: Context) -> None:

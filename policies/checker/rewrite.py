@@ -10,9 +10,9 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.optimizer.scope import Scope
 
 from policies.checker.context import HIDDEN_PREFIX, Context
+from policies.checker.parse import deep_stack
 
 _DUCKDB = Dialect.get_or_raise("duckdb")
-from policies.checker.parse import deep_stack
 
 
 def _carrier_exprs(ctx: Context, scope: Scope, names: count) -> list[exp.Expression]:
@@ -26,10 +26,31 @@ def _carrier_exprs(ctx: Context, scope: Scope, names: count) -> list[exp.Express
                 inputs.append(exp.column(unit, table=alias, quoted=False))
             else:
                 inputs.extend(exp.column(n, table=alias, quoted=False) for n in _hidden(ctx, source, names))
-        if ctx.scope_info(scope).aggregated:
-            return [exp.Count(this=exp.Distinct(expressions=[e])) for e in inputs]
+        info = ctx.scope_info(scope)
+        if info.aggregated:
+            counts: list[exp.Expression] = [exp.Count(this=exp.Distinct(expressions=[e])) for e in inputs]
+            if info.condition is not None:
+                holder, key = info.condition
+                counts += _cell_counts(inputs, holder.args[key])
+            return counts
         return inputs
     return []
+
+
+def _cell_counts(inputs: list[exp.Expression], condition: exp.Expression) -> list[exp.Expression]:
+    """Unit counts of the rows meeting ``condition`` and of the others (NULL counts as not meeting it).
+
+    >>> import sqlglot
+    >>> for e in _cell_counts([exp.column("u", "t")], sqlglot.parse_one("t.a = 1")): print(e.sql())
+    COUNT(DISTINCT t.u) FILTER(WHERE t.a = 1)
+    COUNT(DISTINCT t.u) FILTER(WHERE NOT COALESCE(t.a = 1, FALSE))
+    """
+    out: list[exp.Expression] = []
+    for cell in (condition, exp.Not(this=exp.Coalesce(this=condition, expressions=[exp.false()]))):
+        for e in inputs:
+            count_ = exp.Count(this=exp.Distinct(expressions=[e.copy()]))
+            out.append(exp.Filter(this=count_, expression=exp.Where(this=cell.copy())))
+    return out
 
 
 def _hidden(ctx: Context, scope: Scope, names: count) -> list[str]:

@@ -3,12 +3,17 @@ whether each scope aggregates, and how privacy units flow through it ("carriers"
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, ScopeType, traverse_scope
 
+from common.errors import PolicyViolation
 from common.types import Clause, Rule
 from policies.checker.allowlist import aggregate_name
 from policies.checker.context import PLAIN, Context, Label, ScopeInfo, refuse, strictest
+from policies.checker.families import TEXT, family, family_of_type
+from policies.checker.forms import ArgForm
 
 
 def enclosing_select(node: exp.Expression) -> exp.Expression | None:
@@ -22,7 +27,13 @@ def enclosing_select(node: exp.Expression) -> exp.Expression | None:
 def base_label(ctx: Context, table: exp.Table, column: str) -> Label:
     dataset, name = table.db.lower(), table.name.lower()
     grant = ctx.used[(dataset, name)]
-    return Label(grant.rule_for(name, column), (f"{dataset}.{name}.{column.lower()}",))
+    rule = grant.rule_for(name, column)
+    info = ctx.catalog.table(dataset, name)
+    col = info.column(column) if info is not None else None
+    kind = family_of_type(col.type) if col is not None else None
+    if rule.rule is Rule.masked and (rule.mask or "").split(":")[0] in ("hash", "keep_first", "keep_last"):
+        kind = TEXT
+    return Label(rule, (f"{dataset}.{name}.{column.lower()}",), family=kind)
 
 
 def resolve(ctx: Context, column: exp.Column, scope: Scope) -> Label | None:
@@ -105,10 +116,28 @@ def _select_labels(ctx: Context, scope: Scope, info: ScopeInfo) -> None:
                 for n in inner.find_all(exp.AggFunc, exp.Anonymous)
             )
             label = strictest([lab for lab in labels if lab is not None])
+            kind = family(inner, lambda c: _family_of(ctx, scope, c))
             if has_agg:
-                label = Label(PLAIN, label.columns, True)
+                label = Label(PLAIN, label.columns, True, family=kind)
+            else:
+                label = replace(label, shaped=label.shaped or _shaped(ctx, scope, inner), family=kind)
         info.labels[name] = label
         info.order.append(name)
+
+
+def _family_of(ctx: Context, scope: Scope, column: exp.Column) -> str | None:
+    label = resolve(ctx, column, scope) if column.table else None
+    return label.family if label is not None else None
+
+
+def _shaped(ctx: Context, scope: Scope, node: exp.Expression) -> bool:
+    """Whether a derived column is not a uniform expression of its row (a condition or step function)."""
+    form = ArgForm(lambda c: resolve(ctx, c, scope) if c.table else None)
+    try:
+        form.check(node)
+    except PolicyViolation:
+        return True
+    return bool(form.conditions)
 
 
 def _select_carriers(ctx: Context, scope: Scope, info: ScopeInfo) -> None:

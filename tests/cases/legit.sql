@@ -423,14 +423,6 @@ FROM persons SELECT district, count(*) GROUP BY district;
 -- expect: allow
   SELECT count(*) FROM persons ;  
 
--- case: intersect of grouped keys
--- expect: allow
-SELECT district FROM persons GROUP BY district INTERSECT SELECT district FROM households GROUP BY district;
-
--- case: except of grouped keys
--- expect: allow
-SELECT district FROM persons GROUP BY district EXCEPT SELECT district FROM enterprises.enterprises GROUP BY district;
-
 -- case: join plus semi join filter
 -- expect: allow
 SELECT p.district, avg(c.base_amount) FROM persons p JOIN contributions c ON p.person_id = c.person_id WHERE p.person_id IN (SELECT person_id FROM households WHERE size >= 4) GROUP BY p.district;

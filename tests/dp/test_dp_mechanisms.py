@@ -1,5 +1,5 @@
 """The DP planner, the rewritten SQL on DuckDB (contribution bounding, clamping, key domains), the noise
-(statistical checks against the Laplace variance), the intervals, the gate's DP path and the differencing pair."""
+(geometric counts, snapped sums), the intervals, the gate's DP path and the differencing pair."""
 
 import dataclasses
 import math
@@ -190,7 +190,7 @@ def test_row_level_queries_are_refused_under_dp():
     assert refused.value.rule == "dp_row_level"
 
 
-# ------------------------------------------------------------------------------------------------ rewritten SQL
+# ---------------------------------------------------------------------------------------------- rewritten SQL
 
 
 def test_contribution_bounding_caps_each_unit_at_max_contributions():
@@ -209,7 +209,7 @@ def test_clamping_keeps_an_outlier_within_the_bound_driven_sensitivity():
         assert delta == mc * 100_000
         moved = exact(run(p, outlier), "A", "__shuyu_dp_0") - exact(run(p, base), "A", "__shuyu_dp_0")
         assert 0 < moved <= delta  # 1e12 moves the exact sum by the upper bound only
-        # and the noisy sum: over many releases the outlier shifts the mean by at most delta, with Laplace spread
+        # and the noisy sum: over many releases the outlier shifts the mean by at most delta (plus noise)
         table, reference = run(p, outlier), exact(run(p, base), "A", "__shuyu_dp_0")
         shifts = [
             dp_noise.release(table, p.to_dict(), random_state=seed)[0].column("s")[0].as_py() - reference
@@ -227,7 +227,11 @@ def test_keys_outside_the_domain_never_leave_and_absent_keys_are_released():
     assert sorted(sandbox_result.column("district").to_pylist()) == ["A"]  # filtered in the SQL already
     released, _ = dp_noise.release(sandbox_result, p.to_dict(), random_state=1)
     assert released.column("district").to_pylist() == ["A", "B", "C"]  # B and C: exact 0 plus noise
-    assert released.column("n").to_pylist()[1] != 0
+    b_values = {
+        dp_noise.release(sandbox_result, p.to_dict(), random_state=s)[0].column("n")[1].as_py()
+        for s in range(20)
+    }
+    assert len(b_values) > 3  # noise, not a constant that would mark the key as absent
 
 
 def test_where_is_kept_and_nulls_are_not_keys():
@@ -248,25 +252,57 @@ def _domain_plan(n_keys, sql, epsilon, mc=1):
 
 
 @pytest.mark.parametrize("epsilon, mc", [(0.5, 1), (1.0, 3), (0.1, 1)])
-def test_count_noise_variance_matches_laplace(epsilon, mc):
+def test_count_noise_is_two_sided_geometric(epsilon, mc):
     p, keys = _domain_plan(
         20_000, "SELECT district, count(*) AS n FROM persons GROUP BY district", epsilon, mc
     )
     table = pa.table({"district": pa.array(keys), "__shuyu_dp_0": pa.array([100] * len(keys), pa.int64())})
     noisy = np.array(dp_noise.release(table, p.to_dict(), random_state=7)[0].column("n").to_pylist())
-    expected = 2 * (mc / epsilon) ** 2
+    alpha = math.exp(-epsilon / mc)
+    expected = 2 * alpha / (1 - alpha) ** 2  # variance of the two-sided geometric distribution
     assert abs(noisy.var() / expected - 1) < 0.06
     assert abs(noisy.mean() - 100) < 5 * math.sqrt(expected / len(keys))  # unbiased
+    assert np.all(noisy == np.round(noisy))  # integers: no low-order bits at all
 
 
-def test_sum_noise_variance_matches_laplace_with_the_bound_sensitivity():
+def test_sum_noise_is_snapped_laplace_with_the_bound_sensitivity():
     p, keys = _domain_plan(20_000, "SELECT district, sum(income) AS s FROM persons GROUP BY district", 0.5, 2)
     table = pa.table({"district": pa.array(keys), "__shuyu_dp_0": pa.array([1e6] * len(keys))})
     noisy = np.array(dp_noise.release(table, p.to_dict(), random_state=11)[0].column("s").to_pylist())
-    assert abs(noisy.var() / (2 * (200_000 / 0.5) ** 2) - 1) < 0.06
+    scale, grid = dp_noise.snapping_grid(200_000.0, 0.5)
+    assert scale == pytest.approx(200_000 / 0.5, rel=1e-5) and grid == 800_000.0  # Λ = 4 > 1/ε_eff
+    # Laplace(scale) plus the rounding to the grid (about uniform on +-grid/2 at this noise scale).
+    assert abs(noisy.var() / (2 * scale**2 + grid**2 / 12) - 1) < 0.06
+    assert abs(noisy.mean() - 1e6) < 5 * math.sqrt(2 * scale**2 / len(keys))
 
 
-def test_intervals_cover_about_95_percent():
+def test_released_values_carry_no_low_order_bits():
+    """Mironov (2012): floating-point Laplace leaks through the low bits of its output. Released counts are
+    integers and released sums are exact multiples of the snapping grid, so every digit below the grid is 0
+    whatever the data; the old continuous Laplace released 15-17 significant digits."""
+    sql = "SELECT district, count(*) AS n, sum(income) AS s FROM persons GROUP BY district"
+    p, keys = _domain_plan(2_000, sql, 0.7, 3)
+    exact = np.random.default_rng(5).uniform(0, 3e6, len(keys))  # arbitrary real-valued exact sums
+    table = pa.table(
+        {
+            "district": pa.array(keys),
+            "__shuyu_dp_0": pa.array(range(len(keys)), pa.int64()),
+            "__shuyu_dp_1": pa.array(exact),
+        }
+    )
+    released, report = dp_noise.release(table, p.to_dict(), random_state=13)
+    counts, sums = (np.array(released.column(c).to_pylist()) for c in ("n", "s"))
+    grid = report["aggregates"][1]["grid"]
+    assert grid == dp_noise.snapping_grid(300_000.0, 0.35)[1] and math.log2(grid / 300_000.0).is_integer()
+    assert np.all(counts == np.round(counts))
+    steps = sums / grid
+    assert np.all(steps == np.round(steps))  # exactly on the grid, bit for bit
+    assert np.all(np.round(steps) * grid == sums)
+    assert len(set(np.round(sums % grid, 6))) == 1  # the residue below the grid is always 0
+    assert [a["mechanism"] for a in report["aggregates"]] == [["geometric"], ["snapping"]]
+
+
+def test_intervals_cover_what_they_claim():
     p, keys = _domain_plan(
         10_000, "SELECT district, count(*) AS n, avg(income) AS a FROM persons GROUP BY district", 1.0
     )
@@ -278,12 +314,13 @@ def test_intervals_cover_about_95_percent():
             "__shuyu_dp_2": pa.array([500] * len(keys), pa.int64()),
         }
     )
-    out = dp_noise.release(table, p.to_dict(), random_state=3)[0].to_pylist()
+    released, report = dp_noise.release(table, p.to_dict(), random_state=3)
+    out = released.to_pylist()
+    claimed = report["aggregates"][0]["confidence"]
+    assert 0.95 <= claimed < 0.97
     covered = sum(r["n_ci_low"] <= 500 <= r["n_ci_high"] for r in out) / len(out)
-    assert 0.94 < covered < 0.96
-    assert (
-        sum(r["a_ci_low"] <= 40_000 <= r["a_ci_high"] for r in out) / len(out) >= 0.95
-    )  # union bound: >= 95%
+    assert abs(covered - claimed) < 0.01
+    assert 0.935 < sum(r["a_ci_low"] <= 40_000 <= r["a_ci_high"] for r in out) / len(out) < 0.965
     assert all(0 <= r["a_ci_low"] <= r["a"] <= r["a_ci_high"] <= 100_000 for r in out)
 
 
@@ -296,8 +333,11 @@ def test_differencing_pair_difference_is_laplace_noise_not_one():
     a = np.array(dp_noise.release(whole, p.to_dict(), random_state=21)[0].column("n").to_pylist())
     b = np.array(dp_noise.release(minus, p.to_dict(), random_state=22)[0].column("n").to_pylist())
     diff = a - b
-    assert abs(diff.var() / 4.0 - 1) < 0.1
-    assert np.mean(np.abs(diff - 1) < 0.1) < 0.07  # density of L1-L2 at 0 is 1/4: about 5% within +-0.1
+    alpha = math.exp(-1.0)
+    assert abs(diff.var() / (4 * alpha / (1 - alpha) ** 2) - 1) < 0.1
+    # integer noise: the difference is exactly 1 when Z1 = Z2, probability sum_k P(Z = k)^2 ≈ 0.28 at
+    # epsilon 1 (an attack that worked would give 1 every time)
+    assert 0.24 < np.mean(diff == 1) < 0.32
     # a single pair says almost nothing: P(diff > 0.5) is close to P(diff < 0.5) + ...
     assert 0.5 < np.mean(diff > 0) < 0.75
 

@@ -5,6 +5,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from common.clock import FixedClock
 from common.settings import Settings
 from gateway.app import create_app
 from gateway.context import AppContext
@@ -17,10 +18,11 @@ def seeded(tmp_path_factory):
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz"))
     settings_.ensure_dirs()
     upgrade(settings_.database_url)
-    ctx = AppContext.build(settings_)
+    clock = FixedClock()  # the demo's working-day deadlines must not depend on today's date
+    ctx = AppContext.build(settings_, clock=clock)
     tokens = seed(ctx, scale=300)
     ctx.close()
-    return create_app(settings_, start_workers=False), tokens
+    return create_app(settings_, clock=clock, start_workers=False), tokens
 
 
 @pytest.mark.parametrize("role", ["operator", "implementer", "supervisor", None])

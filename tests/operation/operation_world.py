@@ -215,6 +215,9 @@ class World:
     def filed_agreement(self, **kwargs) -> dict:
         agreement = self.draft_agreement(**kwargs)
         self.post(f"agreements/{agreement['id']}/sign", "implementer")
+        self.post(
+            f"agreements/{agreement['id']}/filings", "implementer", {"reference": "备案函 1"}, expect=201
+        )
         return self.post(
             f"agreements/{agreement['id']}/file", "supervisor", {"reference": "渝数备〔2025〕1号"}
         )

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from common.errors import InvalidInput, InvalidTransition
-from policies import agreements, plans, products, quality
+from operation import agreements, plans, products, quality
 
 TABLES = [
     ("plan", plans.TRANSITIONS, plans.next_state),

@@ -4,7 +4,7 @@ import pytest
 from operation_world import OP, make_world, plan_content
 from sqlalchemy import func, select
 
-from policies.operation_store import PlanRow
+from operation.store import PlanRow
 
 
 @pytest.fixture

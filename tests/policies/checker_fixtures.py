@@ -44,27 +44,45 @@ TABLES = {
         ("founded_date", "DATE", "plain"),
     ],
 }
-UNITS = {"population": "person_id", "social_insurance": "person_id", "enterprises": "uscc"}
+# An operator's own (social, A34) dataset keyed by person: its labels are chosen per person.
+SOCIAL_TABLES = {
+    ("yushu_customers", "customers"): [
+        ("person_id", "BIGINT", "join"),
+        ("segment", "VARCHAR", "group"),
+        ("tier", "VARCHAR", "group"),
+        ("spend", "DOUBLE", "aggregate"),
+        ("note", "VARCHAR", "deny"),
+    ],
+}
+UNITS = {
+    "population": "person_id",
+    "social_insurance": "person_id",
+    "enterprises": "uscc",
+    "yushu_customers": "person_id",
+}
 BOUNDS = {"income": (0.0, 2_000_000.0)}
 
 
 def demo_catalog() -> CatalogSnapshot:
     tables = {}
-    for (dataset, table), cols in TABLES.items():
+    for (dataset, table), cols in {**TABLES, **SOCIAL_TABLES}.items():
         columns = tuple(
             ColumnInfo(
                 name, type_, lower=BOUNDS.get(name, (None, None))[0], upper=BOUNDS.get(name, (None, None))[1]
             )
             for name, type_, _ in cols
         )
-        tables[(dataset, table)] = TableInfo(dataset, table, columns, version=1, row_count=1000)
+        origin = "social" if (dataset, table) in SOCIAL_TABLES else "public"
+        tables[(dataset, table)] = TableInfo(
+            dataset, table, columns, version=1, row_count=1000, origin=origin
+        )
     return CatalogSnapshot(tables)
 
 
-def _grant(dataset: str, **overrides) -> Grant:
+def _grant(dataset: str, rules: dict | None = None, **overrides) -> Grant:
     columns = {
-        table: {name: ColumnRule.parse(rule) for name, _, rule in cols}
-        for (ds, table), cols in TABLES.items()
+        table: {name: ColumnRule.parse((rules or {}).get(name, rule)) for name, _, rule in cols}
+        for (ds, table), cols in {**TABLES, **SOCIAL_TABLES}.items()
         if ds == dataset
     }
     grant = Grant(
@@ -110,7 +128,21 @@ def dup_catalog() -> CatalogSnapshot:
     return CatalogSnapshot(tables)
 
 
+def compare_grants() -> tuple[Grant, ...]:
+    """The demo grants with persons' `name` and `id_card` compare-only (issue 19: a named person may be
+    looked up in WHERE, never inside an aggregate, FILTER or HAVING)."""
+    population = _grant("population", {"name": "compare", "id_card": "compare"})
+    return (population,) + demo_grants()[1:]
+
+
+def social_grants() -> tuple[Grant, ...]:
+    """The demo grants plus an operator's own customer table (origin social)."""
+    return demo_grants() + (_grant("yushu_customers"),)
+
+
 GRANTS = {
+    "compare": (compare_grants, demo_catalog),
+    "social": (social_grants, demo_catalog),
     "demo": (demo_grants, demo_catalog),
     "rowlevel": (rowlevel_grants, demo_catalog),
     "dup": (dup_grants, dup_catalog),

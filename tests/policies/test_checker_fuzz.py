@@ -7,7 +7,7 @@ import re
 
 import sqlglot
 from checker_cases import load_cases
-from checker_fixtures import demo_catalog, demo_grants, rowlevel_grants
+from checker_fixtures import GRANTS, demo_catalog, demo_grants, rowlevel_grants
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -17,7 +17,7 @@ from common.types import CheckedQuery, Rule
 from policies.checker import check
 
 CORPUS = [c.sql for c in load_cases()]
-GRANT_SETS = {"demo": demo_grants(), "rowlevel": rowlevel_grants()}
+GRANT_SETS = {"demo": demo_grants(), "rowlevel": rowlevel_grants()} | {k: f() for k, (f, _) in GRANTS.items()}
 CATALOG = demo_catalog()
 TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\w+|[^\w\s]")
 IDENTS = [

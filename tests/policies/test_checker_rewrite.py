@@ -30,7 +30,8 @@ def test_aggregate_gets_one_unit_column_per_table_reference():
     assert q.output_columns == ("district", "_col_1")
     assert "COUNT(DISTINCT p.person_id) AS __shuyu_units_0" in q.sql
     assert "COUNT(DISTINCT c.person_id) AS __shuyu_units_1" in q.sql
-    assert projections(q.sql)[-2:] == list(q.unit_columns)
+    assert projections(q.sql)[-4:-2] == list(q.unit_columns)
+    assert projections(q.sql)[-2:] == list(q.population_columns) == ["__shuyu_pop_0", "__shuyu_pop_1"]
     assert q.tables == (("population", "persons"), ("social_insurance", "contributions"))
     assert q.grants == (("g-population", 1), ("g-social_insurance", 1))
     assert q.k == 10

@@ -4,9 +4,10 @@ until re-registration (R23, R8, A9), public pages (R7), statistics for overseers
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from pydantic import BaseModel
 from registry_world import PREFIX, content, make_world, set_day
 from sqlalchemy import select, update
@@ -77,9 +78,10 @@ def test_r18_renewal_window_is_60_days_and_term_at_most_3_years(world, clock):
     code = world.register()  # issued 2025-03-18, valid to 2028-03-17
     cert = world.certificate(code)["certificate"]
     assert (cert["valid_from"], cert["valid_to"]) == ("2025-03-18", "2028-03-17")
-    renew = lambda body=None: world.client.post(
-        f"{PREFIX}/certificates/{code}/renew", json=body or {}, headers=world.source
-    )
+
+    def renew(body=None):
+        return world.client.post(f"{PREFIX}/certificates/{code}/renew", json=body or {}, headers=world.source)
+
     set_day(clock, date(2028, 1, 16))
     early = renew()
     assert early.status_code == 409 and "2028-01-17" in early.json()["error"]["message"]
@@ -129,10 +131,18 @@ def test_r18_sweep_from_the_command_line(harness, clock, monkeypatch):
     data_dir = str(harness.ctx.settings.data_dir)
     monkeypatch.setenv("SHUYU_DATABASE_URL", harness.ctx.settings.database_url)
     runner = CliRunner()
-    result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
-    assert result.exit_code == 0 and json.loads(result.output)["valid"] is True, result.output
-    result = runner.invoke(registry_app, ["sweep", "--data-dir", data_dir])  # the real clock: still valid
+    # The command line runs on the real clock: pin it around the expiry on 2028-03-17 (Beijing).
+    with time_machine.travel(datetime(2028, 3, 17, 15, 59, tzinfo=UTC), tick=False):  # 23:59 Beijing
+        result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
+        assert result.exit_code == 0 and json.loads(result.output)["valid"] is True, result.output
+        result = runner.invoke(registry_app, ["sweep", "--data-dir", data_dir])
     assert result.exit_code == 0 and json.loads(result.output) == {"cancelled": []}
+    with time_machine.travel(datetime(2028, 3, 17, 16, 0, tzinfo=UTC), tick=False):  # 00:00 on 03-18
+        result = runner.invoke(registry_app, ["verify", code, "--data-dir", data_dir])
+        assert json.loads(result.output)["valid"] is False, result.output
+        result = runner.invoke(registry_app, ["sweep", "--data-dir", data_dir])
+    assert result.exit_code == 0 and json.loads(result.output) == {"cancelled": [code]}
+    assert world.certificate(code)["state"] == "cancelled"
 
 
 def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):

@@ -280,6 +280,12 @@ def test_r12_third_party_evidence_refused_on_conflict_of_interest(world, harness
             and who in r.json()["error"]["message"]
             and "R12" in r.json()["error"]["message"]
         )
+    entrust = {
+        "third_party": "重庆数据存证服务有限公司",
+        "reference": "存证委托 2025-001",
+        "valid_from": "2025-01-01",
+    }
+    assert world.client.post("/api/v1/entrustments", json=entrust, headers=world.source).status_code == 201
     proof = world.evidence(headers=notary, mode="third_party")
     assert proof["mode"] == "third_party" and proof["registrant_org_id"] == world.source_org
     world.apply("first", evidence_id=proof["id"])

@@ -50,14 +50,20 @@ def agg(units, units2=None, district=None):
 def test_k_threshold_drops_rows_below_k_and_keeps_rows_at_k():
     out, report = gate(agg([9, 10, 11, None, 0]), policy())
     assert out.column("district").to_pylist() == ["d1", "d2"]
-    assert (report.decision, report.rows_in, report.rows_out, report.rows_suppressed) == (
-        "partially_suppressed",
-        5,
-        2,
-        3,
-    )
-    assert any("3 row(s) with fewer than k=10" in r for r in report.reasons)
-    assert not any("d0" in r or "d3" in r for r in report.reasons)
+    assert (report.decision, report.rows_in, report.rows_out, report.rows_suppressed) == ("released", 5, 2, 3)
+    assert report.released_rows == (1, 2)
+    assert any("fewer than k=10" in r and "not reported" in r for r in report.reasons)
+    assert not any("d0" in r or "d3" in r or "3" in r.replace("k=10", "") for r in report.reasons)
+    assert "rows_suppressed" not in report.operator_view() and report.audit_details()["rows_suppressed"] == 3
+
+
+def test_withholding_is_no_membership_oracle():
+    """Issue 10: a small cell beside a big one must not reveal whether the small cell is occupied."""
+    occupied_out, occupied_report = gate(agg([50, 3], district=["big", "small"]), policy())
+    empty_report = gate(agg([50], district=["big"]), policy())[1]
+    assert occupied_report.operator_view() == empty_report.operator_view()
+    assert occupied_out.column("district").to_pylist() == ["big"]
+    assert occupied_report.rows_suppressed == 1 and empty_report.rows_suppressed == 0
 
 
 def test_minimum_over_all_unit_columns():
@@ -99,11 +105,11 @@ def test_empty_and_all_suppressed_look_the_same():
     assert canonical_ipc_bytes(empty_out) == canonical_ipc_bytes(supp_out)
     assert empty_report.operator_view() == supp_report.operator_view()
     assert empty_report.decision == supp_report.decision == "released"
-    assert supp_report.rows_suppressed == 0
+    assert supp_report.rows_suppressed == 4
     assert any("fewer than k=10" in r for r in supp_report.reasons)
-    # every field except the supervisor-only rows_in is identical
+    # every field except the supervisor-only counts is identical
     diff = {k for k, v in asdict(empty_report).items() if asdict(supp_report)[k] != v}
-    assert diff == {"rows_in"} and supp_report.rows_in == 4
+    assert diff == {"rows_in", "rows_suppressed"} and supp_report.rows_in == 4
     assert to_csv_bytes(empty_out) == to_csv_bytes(supp_out)
     assert to_json_rows(empty_out) == to_json_rows(supp_out) == []
 
@@ -161,7 +167,21 @@ def test_invalid_checksum_id_does_not_hold():
 
 def test_pii_in_suppressed_rows_is_never_scanned_or_reported():
     _, report = gate(agg([10, 2], district=["a", VALID_ID]), policy())
-    assert report.decision == "partially_suppressed" and report.pii_entities == {}
+    assert report.decision == "released" and report.pii_entities == {}
+
+
+def test_integer_sums_stay_numbers_in_json_and_exact_elsewhere():
+    """Issue 10: DuckDB's integer SUM is HUGEINT (Arrow decimal(38,0)); it came back as the string "489"."""
+    from decimal import Decimal
+
+    big = Decimal("123456789012345678901234567890")
+    table = pa.table({"s": pa.array([Decimal(489), big, None], pa.decimal128(38, 0))})
+    rows = to_json_rows(table)
+    assert rows == [{"s": 489}, {"s": int(big)}, {"s": None}] and isinstance(rows[0]["s"], int)
+    assert to_csv_bytes(table).decode("utf-8-sig").split("\r\n")[1:3] == ["489", str(big)]
+    assert to_json_rows(pa.table({"d": pa.array([Decimal("1.25")], pa.decimal128(10, 2))})) == [{"d": 1.25}]
+    exact = Decimal("12345678901234567.25")  # more digits than a double holds: exact text, never rounded
+    assert to_json_rows(pa.table({"d": pa.array([exact], pa.decimal128(38, 2))})) == [{"d": str(exact)}]
 
 
 def test_csv_formula_escaping():
@@ -216,7 +236,7 @@ def test_parquet_and_json_round_trip():
     back = pq.read_table(io.BytesIO(to_parquet_bytes(table)))
     assert back.schema == table.schema and back.drop_columns(["f"]).equals(table.drop_columns(["f"]))
     rows = to_json_rows(table)
-    assert rows == [{"d": "2025-01-02", "x": "1.50", "f": None, "s": "=1"}]
+    assert rows == [{"d": "2025-01-02", "x": 1.5, "f": None, "s": "=1"}]
     json.dumps(rows)
 
 

@@ -25,9 +25,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import workdays
 from common.clock import add_working_days
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies.operation_store import DisputeRow, QualityIssueRow
+from operation.store import DisputeRow, QualityIssueRow
 
 ANSWER_WORKING_DAYS = 10
 COORDINATION_WORKING_DAYS = 15
@@ -64,6 +65,8 @@ class Issue:
     answer: str
     answered_on: date | None
     outcome: str
+    # True while the deadline depends on a year whose official schedule is not loaded (statutory rules only).
+    deadline_provisional: bool = False
 
     def overdue(self, today: date) -> bool:
         return self.state == "open" and today > self.answer_due
@@ -82,6 +85,7 @@ class Dispute:
     coordination_due: date
     outcome: str
     closed_on: date | None
+    deadline_provisional: bool = False
 
     def overdue(self, today: date) -> bool:
         return self.state == "open" and today > self.coordination_due
@@ -128,7 +132,7 @@ def report(
         description=_text(description, "description", "a description"),
         state="open",
         reported_on=today,
-        answer_due=add_working_days(today, ANSWER_WORKING_DAYS),
+        answer_due=add_working_days(today, ANSWER_WORKING_DAYS, workdays.of(session)),
         answer="",
         outcome="",
         created_at=now,
@@ -237,7 +241,7 @@ def raise_dispute(
         description=_text(description, "description", "a description"),
         state="open",
         raised_on=today,
-        coordination_due=add_working_days(today, COORDINATION_WORKING_DAYS),
+        coordination_due=add_working_days(today, COORDINATION_WORKING_DAYS, workdays.of(session)),
         outcome="",
         created_at=now,
         updated_at=now,
@@ -299,6 +303,7 @@ def issue(session: Session, issue_id: str) -> Issue:
         answer=r.answer,
         answered_on=r.answered_on,
         outcome=r.outcome,
+        deadline_provisional=workdays.of(session).is_provisional(r.reported_on, r.answer_due),
     )
 
 
@@ -316,6 +321,7 @@ def dispute(session: Session, dispute_id: str) -> Dispute:
         coordination_due=r.coordination_due,
         outcome=r.outcome,
         closed_on=r.closed_on,
+        deadline_provisional=workdays.of(session).is_provisional(r.raised_on, r.coordination_due),
     )
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies import agreements, plans, products
-from policies.operation_store import AnnualReportRow, EvaluationRow
+from operation import agreements, plans, products
+from operation.store import AnnualReportRow, EvaluationRow
 
 REPORT_CONTENTS = ("processing", "analysis", "fusion", "market_operation", "data_usage")  # A38, A28
 RESULTS = ("excellent", "qualified", "unqualified")  # A39

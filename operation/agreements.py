@@ -8,11 +8,12 @@ per column), for a term of at most 3 years, with the 12 contents of A16. States 
       └──abandon──> abandoned             signed ──terminate──> terminated
 
 Signing starts the filing deadline: 5 PRC working days (A17); signed agreements past it are *overdue* and
-listed for supervisors. Filing **materializes** one grant per dataset through ``policies.grants`` (tagged with
-the agreement id); a change writes the next grant versions, adds grants for new datasets and revokes grants
-for dropped ones. Every dataset must hold a valid registration certificate when signing, filing and changing
-(A9): the caller passes the registry's verdict as ``registration(dataset) -> Verdict``, so this module never
-imports the registry. The operator organization is fixed at creation: nothing here changes it (A18).
+listed for supervisors. Filing **materializes** one grant per dataset through the caller's ``GrantBook``
+(the gateway passes ``policies.grants``; each grant is tagged with the agreement id); a change writes the next
+grant versions, adds grants for new datasets and revokes grants for dropped ones. Every dataset must hold a valid
+registration certificate when signing, filing and changing (A9): the caller passes the registry's verdict as
+``registration(dataset) -> Verdict``, so this module never imports the registry or ``policies``.
+The operator organization is fixed at creation: nothing here changes it (A18).
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import workdays
 from common.clock import add_working_days
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from common.grant_terms import DatasetTerms, GrantSpec
 from common.types import CatalogSnapshot, DPMode, DPSettings, Grant, Verdict
-from policies import grants, plans
-from policies.operation_store import AgreementRow, AgreementVersionRow, EvaluationRow
-from policies.store import GrantRow
+from common.workdays import WorkingCalendar
+from operation import plans
+from operation.store import AgreementRow, AgreementVersionRow, EvaluationRow
 
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "draft": {"edit": "draft", "sign": "signed", "abandon": "abandoned"},
@@ -68,8 +71,48 @@ TEXT_CONTENTS = (
 )
 
 
+class GrantBook(Protocol):
+    """The grant operations an agreement needs, handed in by the caller (the gateway passes
+    ``policies.grants``). Grants live in ``policies``; rooms never import each other, so this room names only
+    what it calls."""
+
+    def validate(self, spec: GrantSpec, dataset: str, catalog: CatalogSnapshot) -> object: ...
+
+    def create(
+        self,
+        session: Session,
+        *,
+        organization_id: str,
+        dataset_id: str,
+        dataset: str,
+        spec: GrantSpec,
+        catalog: CatalogSnapshot,
+        actor_id: str,
+        now: datetime,
+        agreement_id: str | None = None,
+    ) -> Grant: ...
+
+    def change(
+        self,
+        session: Session,
+        grant_id: str,
+        spec: GrantSpec,
+        *,
+        catalog: CatalogSnapshot,
+        actor_id: str,
+        reason: str,
+        now: datetime,
+    ) -> Grant: ...
+
+    def set_status(
+        self, session: Session, grant_id: str, status: str, reason: str, now: datetime
+    ) -> Grant: ...
+
+    def of_agreement(self, session: Session, agreement_id: str) -> list[Grant]: ...
+
+
 @dataclass(frozen=True)
-class ScopeTerms(grants.DatasetTerms):
+class ScopeTerms(DatasetTerms):
     """One dataset of the data scope: the grant terms without the window (the window is the term)."""
 
     def to_json(self) -> dict[str, Any]:
@@ -141,6 +184,8 @@ class Agreement:
     terminated_on: date | None
     termination_reason: str | None
     termination_detail: str
+    # True while the deadline depends on a year whose official schedule is not loaded (statutory rules only).
+    deadline_provisional: bool = False
 
     def filing_overdue(self, today: date) -> bool:
         return self.state == "signed" and self.filing_due is not None and today > self.filing_due
@@ -166,12 +211,14 @@ def term_limit(start: date) -> date:
     return anniversary - timedelta(days=1)
 
 
-def filing_due(signed_on: date) -> date:
+def filing_due(signed_on: date, calendar: WorkingCalendar | None = None) -> date:
     """Filing is due within 5 PRC working days of signing (A17; holidays and make-up days counted)."""
-    return add_working_days(signed_on, FILING_WORKING_DAYS)
+    return add_working_days(signed_on, FILING_WORKING_DAYS, calendar)
 
 
-def validate_terms(terms: Terms, *, plan_datasets: tuple[str, ...], catalog: CatalogSnapshot) -> None:
+def validate_terms(
+    terms: Terms, *, plan_datasets: tuple[str, ...], catalog: CatalogSnapshot, grants: GrantBook
+) -> None:
     if not terms.title.strip():
         raise InvalidInput("the agreement needs a title", field="title")
     if terms.term_end <= terms.term_start:
@@ -225,6 +272,7 @@ def create(
     selection_id: str,
     terms: Terms,
     catalog: CatalogSnapshot,
+    grants: GrantBook,
     actor_id: str,
     now: datetime,
 ) -> Agreement:
@@ -232,7 +280,7 @@ def create(
     selection = plans.get_selection(session, selection_id)
     if selection.plan_id != plan_id:
         raise InvalidInput("the operator selection belongs to another plan", field="selection_id")
-    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog)
+    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog, grants=grants)
     row = AgreementRow(
         plan_id=plan_id,
         plan_version=version,
@@ -253,13 +301,19 @@ def create(
 
 
 def edit(
-    session: Session, agreement_id: str, *, terms: Terms, catalog: CatalogSnapshot, now: datetime
+    session: Session,
+    agreement_id: str,
+    *,
+    terms: Terms,
+    catalog: CatalogSnapshot,
+    grants: GrantBook,
+    now: datetime,
 ) -> Agreement:
     """Edit a draft in place (a signed agreement changes only through ``change`` once filed)."""
     row = _row(session, agreement_id)
     next_state(row.state, "edit")
     _, _, content = plans.in_force(session, row.plan_id)
-    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog)
+    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog, grants=grants)
     version = _version(session, row, row.current_version)
     version.title, version.term_start, version.term_end = (
         terms.title.strip(),
@@ -279,7 +333,12 @@ def sign(
     state = next_state(row.state, "sign")
     current = load(session, agreement_id)
     require_registration(list(current.scope), registration)
-    row.state, row.signed_on, row.filing_due, row.updated_at = state, today, filing_due(today), now
+    row.state, row.signed_on, row.filing_due, row.updated_at = (
+        state,
+        today,
+        filing_due(today, workdays.of(session)),
+        now,
+    )
     session.flush()
     return load(session, agreement_id)
 
@@ -300,6 +359,7 @@ def file(
     registration: Callable[[str], Verdict],
     dataset_ids: Mapping[str, str],
     catalog: CatalogSnapshot,
+    grants: GrantBook,
     actor_id: str,
     today: date,
     now: datetime,
@@ -340,6 +400,7 @@ def change(
     registration: Callable[[str], Verdict],
     dataset_ids: Mapping[str, str],
     catalog: CatalogSnapshot,
+    grants: GrantBook,
     actor_id: str,
     now: datetime,
 ) -> tuple[Agreement, list[Grant]]:
@@ -350,12 +411,12 @@ def change(
     if not reason.strip():
         raise InvalidInput("a change needs a reason", field="reason")
     _, _, content = plans.in_force(session, row.plan_id)
-    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog)
+    validate_terms(terms, plan_datasets=tuple(content["datasets"]), catalog=catalog, grants=grants)
     require_registration(list(terms.scope), registration)
     row.current_version += 1
     row.updated_at = now
     _add_version(session, row, row.current_version, terms, reason.strip(), actor_id, now)
-    existing = {g.dataset_name: g for g in _grant_rows(session, agreement_id) if g.status != "revoked"}
+    existing = {g.dataset: g for g in grants.of_agreement(session, agreement_id) if g.status != "revoked"}
     result = []
     for dataset, scope in sorted(terms.scope.items()):
         spec = scope.spec(terms.term_start, terms.term_end)
@@ -385,12 +446,12 @@ def change(
                     agreement_id=row.id,
                 )
             )
-    for dataset, grant_row in existing.items():
+    for dataset, grant in existing.items():
         if dataset not in terms.scope:
             result.append(
                 grants.set_status(
                     session,
-                    grant_row.id,
+                    grant.id,
                     "revoked",
                     f"dataset removed from agreement {agreement_id} by a change",
                     now,
@@ -401,7 +462,14 @@ def change(
 
 
 def terminate(
-    session: Session, agreement_id: str, *, reason: str, detail: str, today: date, now: datetime
+    session: Session,
+    agreement_id: str,
+    *,
+    reason: str,
+    detail: str,
+    grants: GrantBook,
+    today: date,
+    now: datetime,
 ) -> tuple[Agreement, list[Grant]]:
     """End the agreement for one of the A23 reasons and revoke every grant it materialized, at once (A24).
 
@@ -426,7 +494,7 @@ def terminate(
         text += f": {detail.strip()}"
     revoked = [
         grants.set_status(session, g.id, "revoked", text, now)
-        for g in _grant_rows(session, agreement_id)
+        for g in grants.of_agreement(session, agreement_id)
         if g.status != "revoked"
     ]
     row.state, row.terminated_on, row.termination_reason = state, today, reason
@@ -435,14 +503,14 @@ def terminate(
     return load(session, agreement_id), revoked
 
 
-def expire_due(session: Session, *, today: date, now: datetime) -> list[str]:
+def expire_due(session: Session, *, grants: GrantBook, today: date, now: datetime) -> list[str]:
     """Terminate (reason: expiry) every filed agreement whose term ended before ``today``."""
     ended = []
     for row in session.scalars(
         select(AgreementRow).where(AgreementRow.state == "filed").order_by(AgreementRow.created_at)
     ):
         if _version(session, row, row.current_version).term_end < today:
-            terminate(session, row.id, reason="expiry", detail="", today=today, now=now)
+            terminate(session, row.id, reason="expiry", detail="", grants=grants, today=today, now=now)
             ended.append(row.id)
     return ended
 
@@ -457,9 +525,9 @@ def overdue_filings(session: Session, today: date) -> list[Agreement]:
     return [load(session, agreement_id) for agreement_id in rows]
 
 
-def grants_of(session: Session, agreement_id: str) -> list[Grant]:
+def grants_of(session: Session, agreement_id: str, *, grants: GrantBook) -> list[Grant]:
     _row(session, agreement_id)
-    return [grants.load(session, g.id) for g in _grant_rows(session, agreement_id)]
+    return grants.of_agreement(session, agreement_id)
 
 
 def load(session: Session, agreement_id: str, version: int | None = None) -> Agreement:
@@ -487,6 +555,8 @@ def load(session: Session, agreement_id: str, version: int | None = None) -> Agr
         terminated_on=row.terminated_on,
         termination_reason=row.termination_reason,
         termination_detail=row.termination_detail,
+        deadline_provisional=row.filing_due is not None
+        and workdays.of(session).is_provisional(row.signed_on or row.filing_due, row.filing_due),
     )
 
 
@@ -517,14 +587,6 @@ def _version(session: Session, row: AgreementRow, version: int) -> AgreementVers
     return session.scalar(
         select(AgreementVersionRow).where(
             AgreementVersionRow.agreement_id == row.id, AgreementVersionRow.version == version
-        )
-    )
-
-
-def _grant_rows(session: Session, agreement_id: str) -> list[GrantRow]:
-    return list(
-        session.scalars(
-            select(GrantRow).where(GrantRow.agreement_id == agreement_id).order_by(GrantRow.dataset_name)
         )
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies.operation_store import ExpertReviewRow, PlanRow, PlanVersionRow, SelectionRow
+from operation.store import ExpertReviewRow, PlanRow, PlanVersionRow, SelectionRow
 
 MODES = ("whole", "domain", "scenario")  # A4: whole authorization, by domain, by scenario
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
@@ -228,7 +228,12 @@ def edit(
             mode or row.mode, row.mode_scope if mode_scope is None else mode_scope
         )
     if content is not None:
-        _version(session, row, row.current_version).content = _dump(validate_content(content))
+        clean = _dump(validate_content(content))
+        current = _version(session, row, row.current_version)
+        if current.conclusion is None:
+            current.content = clean
+        else:  # a reviewed version is a record: the revision is the next version, reviewed afresh
+            _new_version(session, row, clean, "revised after the expert committee's conclusion", now)
     row.updated_at = now
     session.flush()
     return load(session, plan_id)
@@ -240,8 +245,26 @@ def _move(row: PlanRow, action: str, reason: str, now: datetime) -> None:
     row.updated_at = now
 
 
+def _new_version(session: Session, row: PlanRow, content: str, reason: str, now: datetime) -> None:
+    row.current_version += 1
+    session.add(
+        PlanVersionRow(
+            plan_id=row.id, version=row.current_version, content=content, change_reason=reason, created_at=now
+        )
+    )
+    session.flush()
+
+
 def submit(session: Session, plan_id: str, now: datetime) -> Plan:
+    """Submit the current draft for expert review. A draft whose version was already concluded infeasible
+    is resubmitted as the next version, so the experts review it afresh (issue 12 defect 1)."""
     row = _row(session, plan_id)
+    next_state(row.state, "submit")
+    current = _version(session, row, row.current_version)
+    if current.conclusion is not None:
+        _new_version(
+            session, row, current.content, "resubmitted after the expert committee's conclusion", now
+        )
     _move(row, "submit", "submitted for expert review", now)
     session.flush()
     return load(session, plan_id)
@@ -376,17 +399,7 @@ def major_change(
         raise InvalidInput("a major change needs a reason", field="reason")
     clean = validate_content(content)
     _move(row, "major_change", reason.strip(), now)
-    row.current_version += 1
-    session.add(
-        PlanVersionRow(
-            plan_id=row.id,
-            version=row.current_version,
-            content=_dump(clean),
-            change_reason=reason.strip(),
-            created_at=now,
-        )
-    )
-    session.flush()
+    _new_version(session, row, _dump(clean), reason.strip(), now)
     return load(session, plan_id)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from policies.operation_store import BusinessEntityRow, ProductRow
+from operation.store import BusinessEntityRow, ProductRow
 
 KINDS = ("dataset", "model", "component", "interface", "service", "report")  # A3 (dataset = de-identified)
 CLASSES = ("public_good", "industry")

@@ -24,7 +24,7 @@ class PlanRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(20))  # whole | domain | scenario (A4)
     mode_scope: Mapped[str] = mapped_column(String(200), default="")  # the domain or scenario
-    state: Mapped[str] = mapped_column(String(20))  # see policies.plans.TRANSITIONS
+    state: Mapped[str] = mapped_column(String(20))  # see operation.plans.TRANSITIONS
     current_version: Mapped[int] = mapped_column(Integer)
     approved_version: Mapped[int | None] = mapped_column(Integer)  # the version in force, if any
     state_reason: Mapped[str] = mapped_column(Text, default="")
@@ -89,7 +89,7 @@ class AgreementRow(Base):
     selection_id: Mapped[str] = mapped_column(ForeignKey("operation_selections.id"))
     # Fixed at creation: no code path changes it, so an authorization cannot be transferred (A18).
     operator_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20))  # see policies.agreements.TRANSITIONS
+    state: Mapped[str] = mapped_column(String(20))  # see operation.agreements.TRANSITIONS
     current_version: Mapped[int] = mapped_column(Integer)
     signed_on: Mapped[date | None] = mapped_column(Date)
     filing_due: Mapped[date | None] = mapped_column(Date)
@@ -169,7 +169,7 @@ class QualityIssueRow(Base):
         String(20)
     )  # accuracy | completeness | consistency | timeliness | ...
     description: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20))  # see policies.quality.ISSUE_TRANSITIONS
+    state: Mapped[str] = mapped_column(String(20))  # see operation.quality.ISSUE_TRANSITIONS
     reported_on: Mapped[date] = mapped_column(Date)
     answer_due: Mapped[date] = mapped_column(Date)
     answer: Mapped[str] = mapped_column(Text, default="")
@@ -190,7 +190,7 @@ class DisputeRow(Base):
     against_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     subject: Mapped[str] = mapped_column(String(20))  # supply | quality
     description: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20))  # see policies.quality.DISPUTE_TRANSITIONS
+    state: Mapped[str] = mapped_column(String(20))  # see operation.quality.DISPUTE_TRANSITIONS
     raised_on: Mapped[date] = mapped_column(Date)
     coordination_due: Mapped[date] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(Text, default="")
