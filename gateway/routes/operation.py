@@ -26,6 +26,12 @@ from gateway import identity
 from gateway.auth import Ctx, Implementer, Public, Supervisor, VerifiedOperator, require, require_verified
 from gateway.context import AppContext
 from gateway.events import emit
+from gateway.grading_view import (
+    ColumnProtectionPublic,
+    disclosed_exceptions,
+    plan_protections,
+    scope_protections,
+)
 from gateway.routes.grants import DPConfig, GrantPublic
 from gateway.routes.grants import public as grant_public
 from operation import agreements, annual, plans, products, quality
@@ -143,6 +149,9 @@ class ReviewPublic(BaseModel):
 
 
 class PlanPublic(BaseModel):
+    protection: dict[str, list[ColumnProtectionPublic]] | None = Field(
+        default=None, description="per dataset, each column's protection required by its grade (A2, A35)"
+    )
     id: str
     name: str
     mode: str
@@ -255,6 +264,9 @@ class Termination(Strict):
 
 
 class AgreementPublic(BaseModel):
+    protection: dict[str, list[ColumnProtectionPublic]] | None = Field(
+        default=None, description="per scope dataset, each column's effective protection (A2, A35)"
+    )
     id: str
     plan_id: str
     plan_version: int
@@ -711,7 +723,10 @@ def list_plans(ctx: Ctx, _: Reader) -> list[PlanPublic]:
 @router.get(f"{OP}/plans/{{plan_id}}", response_model=PlanPublic)
 def get_plan(plan_id: str, ctx: Ctx, _: Reader) -> PlanPublic:
     with ctx.uow() as session:
-        return _plan(plans.load(session, plan_id))
+        plan = plans.load(session, plan_id)
+        return _plan(plan).model_copy(
+            update={"protection": plan_protections(session, plan.content["datasets"])}
+        )
 
 
 @router.patch(f"{OP}/plans/{{plan_id}}", response_model=PlanPublic)
@@ -958,7 +973,9 @@ def expire_agreements(ctx: Ctx, principal: Implementer) -> list[str]:
 @router.get(f"{OP}/agreements/{{agreement_id}}", response_model=AgreementPublic)
 def get_agreement(agreement_id: str, ctx: Ctx, principal: Reader) -> AgreementPublic:
     with ctx.uow() as session:
-        return _agreement(_visible_agreement(session, principal, agreement_id), ctx.clock.today())
+        agreement = _visible_agreement(session, principal, agreement_id)
+        view = _agreement(agreement, ctx.clock.today())
+        return view.model_copy(update={"protection": scope_protections(session, agreement.scope)})
 
 
 @router.get(f"{OP}/agreements/{{agreement_id}}/versions", response_model=list[AgreementPublic])
@@ -1617,7 +1634,12 @@ def annual_disclosure(year: Annotated[int, Path(ge=2000, le=2200)], ctx: Ctx, _:
     """The annual disclosure of authorizations (operator, content, scope, time limits) and of each operator's
     products and data usage (A25, A28), generated from the records."""
     with ctx.uow() as session:
-        return annual.disclosure(session, year, _org_name(session))
+        body = annual.disclosure(session, year, _org_name(session))
+        # k-only exceptions to the grade-driven defaults are disclosed with their justification (A2, A35)
+        body["k_only_exceptions"] = [
+            e.model_dump() for e in disclosed_exceptions(session, year, _org_name(session))
+        ]
+        return body
 
 
 @router.get("/public/operation/products")
