@@ -50,7 +50,7 @@ class SandboxSettings(BaseModel):
 
 
 class RiskSettings(BaseModel):
-    """Supervisor risk-signal thresholds (issue 11): crossing one raises an audited alert (gateway/risk.py)."""
+    """Supervisor risk-signal thresholds (issue 11); crossing one raises an audited alert."""
 
     window_hours: float = Field(default=24.0, gt=0, le=24 * 31)  # signals count jobs in this trailing window
     auditor_hits: int = Field(default=1, ge=1)  # results held by the disclosure auditor (or held for review)

@@ -88,7 +88,9 @@ def test_a_suspended_analyst_cannot_submit_or_dry_run_until_lifted_with_a_reason
         f"{url}/suspend", json={"reason": "核查重复查询"}, headers=tokens["supervisor"]
     )
     assert made.status_code == 201 and made.json()["state"] == "active"
-    again = harness.client.post(f"{url}/suspend", json={"reason": "再次暂停该分析师"}, headers=tokens["supervisor"])
+    again = harness.client.post(
+        f"{url}/suspend", json={"reason": "再次暂停该分析师"}, headers=tokens["supervisor"]
+    )
     assert again.status_code == 409
     job = harness.client.post("/api/v1/jobs", json={"sql": COUNT}, headers=tokens["operator"])
     assert job.status_code == 403 and "suspended" in job.json()["error"]["message"]
