@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.types import Principal, Role
 from gateway.auth import Implementer, require, require_verified
+from gateway.grading_view import ColumnProtectionPublic
 from gateway.routes.grants import DPConfig, GrantPublic
 
 OP = "/operation"
@@ -123,6 +124,9 @@ class ReviewPublic(BaseModel):
 
 
 class PlanPublic(BaseModel):
+    protection: dict[str, list[ColumnProtectionPublic]] | None = Field(
+        default=None, description="per dataset, each column's protection required by its grade (A2, A35)"
+    )
     id: str
     name: str
     mode: str
@@ -235,6 +239,9 @@ class Termination(Strict):
 
 
 class AgreementPublic(BaseModel):
+    protection: dict[str, list[ColumnProtectionPublic]] | None = Field(
+        default=None, description="per scope dataset, each column's effective protection (A2, A35)"
+    )
     id: str
     plan_id: str
     plan_version: int

@@ -1,7 +1,7 @@
 """Supervisor risk signals, gathered: jobs, their DP spend and review holds → ``policies.risk`` reports,
 alerts raised (audited) when a threshold is crossed, and the suspension check on an analyst's submissions.
 
-Auditor hits are the disclosure auditor's audit events (``job.held.auditor*``) and, whichever auditor is
+Auditor hits are the disclosure auditor's audit events (``disclosure.auditor.hit``) and, whichever auditor is
 deployed, every job a gate or auditor held for a supervisor (state ``held_for_review``, or reviewed since).
 """
 
@@ -26,7 +26,8 @@ from policies import risk, risk_store
 from policies.ledger_store import DPLedgerEntryRow
 from sandbox.store import JobRow
 
-AUDITOR_EVENT = "job.held.auditor"
+# The disclosure auditor's audit events on a job (gateway/execution.py emits ``disclosure.auditor.hit``).
+AUDITOR_EVENTS = ("disclosure.auditor.", "job.held.auditor")
 HELD_STATES = frozenset({"held_for_review"})
 
 
@@ -60,7 +61,7 @@ def facts(
                 select(AuditEventRow.subject_id).where(
                     AuditEventRow.subject_type == "job",
                     AuditEventRow.subject_id.in_(chunk),
-                    AuditEventRow.kind.like(f"{AUDITOR_EVENT}%"),
+                    or_(*(AuditEventRow.kind.like(f"{prefix}%") for prefix in AUDITOR_EVENTS)),
                 )
             )
         )

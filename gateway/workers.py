@@ -139,7 +139,9 @@ class WorkerPool:
         with self.ctx.uow() as session:
             running = set(jobs.running_among(session, present))
         for name in present:
-            if name not in running:
+            # ".warm-*" is a runner's spare sandbox slot (sandbox/runner.py), not a job: removing it breaks
+            # the spare's bind mount and fails the next job with "could not prepare the engine".
+            if name not in running and not name.startswith("."):
                 shutil.rmtree(root / name, ignore_errors=True)
 
     def _beat_loop(self) -> None:

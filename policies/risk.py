@@ -17,6 +17,7 @@ across releases, for a human to judge.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -75,6 +76,7 @@ class RiskReport:
         return tuple(s for s in self.signals if s.crossed)
 
 
+@functools.lru_cache(maxsize=8192)  # signals refresh on every submission: parse each text once
 def fingerprint(sql: str) -> str:
     """A normalized fingerprint of a query: literals stripped, IN-lists collapsed, case and layout ignored.
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from common.types import Role
 from gateway.auth import Ctx, Implementer
 from gateway.events import emit
+from gateway.grading_view import scope_protections
 from gateway.operation_models import (
     OP,
     AgreementChange,
@@ -104,7 +105,9 @@ def expire_agreements(ctx: Ctx, principal: Implementer) -> list[str]:
 @router.get(f"{OP}/agreements/{{agreement_id}}", response_model=AgreementPublic)
 def get_agreement(agreement_id: str, ctx: Ctx, principal: Reader) -> AgreementPublic:
     with ctx.uow() as session:
-        return agreement_out(visible_agreement(session, principal, agreement_id), ctx.clock.today())
+        agreement = visible_agreement(session, principal, agreement_id)
+        view = agreement_out(agreement, ctx.clock.today())
+        return view.model_copy(update={"protection": scope_protections(session, agreement.scope)})
 
 
 @router.get(f"{OP}/agreements/{{agreement_id}}/versions", response_model=list[AgreementPublic])

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path
 from catalog import service as catalog_service
 from gateway.auth import Ctx, Implementer, Public, VerifiedOperator
 from gateway.events import emit
+from gateway.grading_view import disclosed_exceptions
 from gateway.operation_models import (
     OP,
     EvaluationCreate,
@@ -112,7 +113,12 @@ def annual_disclosure(year: Annotated[int, Path(ge=2000, le=2200)], ctx: Ctx, _:
     """The annual disclosure of authorizations (operator, content, scope, time limits) and of each operator's
     products and data usage (A25, A28), generated from the records."""
     with ctx.uow() as session:
-        return annual.disclosure(session, year, org_names(session))
+        body = annual.disclosure(session, year, org_names(session))
+        # k-only exceptions to the grade-driven defaults are disclosed with their justification (A2, A35)
+        body["k_only_exceptions"] = [
+            e.model_dump() for e in disclosed_exceptions(session, year, org_names(session))
+        ]
+        return body
 
 
 @router.get("/public/operation/products")

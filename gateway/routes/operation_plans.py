@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from gateway.auth import Ctx, Implementer
 from gateway.events import emit
+from gateway.grading_view import plan_protections
 from gateway.operation_models import (
     OP,
     Approval,
@@ -59,7 +60,10 @@ def list_plans(ctx: Ctx, _: Reader) -> list[PlanPublic]:
 @router.get(f"{OP}/plans/{{plan_id}}", response_model=PlanPublic)
 def get_plan(plan_id: str, ctx: Ctx, _: Reader) -> PlanPublic:
     with ctx.uow() as session:
-        return plan_out(plans.load(session, plan_id))
+        plan = plans.load(session, plan_id)
+        return plan_out(plan).model_copy(
+            update={"protection": plan_protections(session, plan.content["datasets"])}
+        )
 
 
 @router.patch(f"{OP}/plans/{{plan_id}}", response_model=PlanPublic)

@@ -133,3 +133,26 @@ def test_a35_a_non_dp_grant_cannot_reach_what_the_dp_grant_protects(world):
     assert refused["verdict"] == "denied" and "income" in refused["violation"]["message"], refused
     count = "SELECT district, count(*) AS n FROM persons GROUP BY district"
     assert _check(harness, tokens["operator"], count)["verdict"] == "allowed"
+
+
+def test_a2_plans_and_agreements_show_each_columns_protection_and_exceptions_are_disclosed(world):
+    harness, tokens, _, org = world
+    implementer = tokens["implementer"]
+    [agreement] = harness.client.get("/api/v1/operation/agreements", headers=implementer).json()
+    shown = harness.client.get(f"/api/v1/operation/agreements/{agreement['id']}", headers=implementer).json()
+    protection = {
+        (d, p["table"], p["column"]): p["protection"] for d, cols in shown["protection"].items() for p in cols
+    }
+    assert protection[("population", "persons", "income")] == "dp"
+    assert protection[("population", "persons", "id_card")] == "denied"
+    assert protection[("enterprises", "enterprises", "registered_capital")] == "k_only"
+    plan = harness.client.get(f"/api/v1/operation/plans/{agreement['plan_id']}", headers=implementer).json()
+    defaults = {(d, p["column"]): p["protection"] for d, cols in plan["protection"].items() for p in cols}
+    assert defaults[("population", "income")] == "dp" and defaults[("enterprises", "employees")] == "k_only"
+    made = _create(harness, tokens, org, k_only_exceptions={"persons.income": WHY})
+    assert made.status_code == 201
+    disclosed = harness.client.get("/api/v1/public/operation/disclosures/2025").json()["k_only_exceptions"]
+    assert [(e["operator"], e["column"], e["justification"]) for e in disclosed] == [
+        ("巴渝数据服务有限公司", "persons.income", WHY)
+    ]
+    assert harness.client.get("/api/v1/public/operation/disclosures/2030").json()["k_only_exceptions"] == []
