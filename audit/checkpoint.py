@@ -30,6 +30,7 @@ from datetime import datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit.chain import format_at, head
@@ -79,8 +80,11 @@ def make(session: Session, key: Ed25519PrivateKey, key_id: str, now: datetime) -
     row = AuditCheckpointRow(
         seq=seq, hash=hash_, at=now, key_id=key_id, document=text, signature=key.sign(text.encode()).hex()
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # another process may sign the same head at the same moment
+            session.add(row)
+    except IntegrityError:
+        return latest(session)
     return _checkpoint(row)
 
 

@@ -47,6 +47,12 @@ class SandboxSettings(BaseModel):
     lost_worker_seconds: float = Field(default=10.0, ge=3)
     workers: int = Field(default=2, ge=0)
     docker_image: str = "shuyu:latest"
+    # Docker backend run by a worker that is itself a container (docker-compose.yml): job containers are its
+    # siblings on the host's engine, so every path bound into them must exist at the same path on the host.
+    # The per-job spec/result directory goes here (under the shared data directory), and the worker program
+    # is taken from the image (/opt/shuyu/worker.py) instead of bound from this process's install.
+    docker_job_dir: Path | None = None
+    docker_worker_in_image: bool = False
 
 
 class RiskSettings(BaseModel):

@@ -55,6 +55,7 @@ class DockerRunner:
     ) -> None:
         self.settings = settings
         self.client_factory = client_factory or _default_client_factory
+        job_root = job_root or settings.docker_job_dir  # sibling containers: a path the host also has
         self.job_root = Path(job_root) if job_root else None
         self._client = None
 
@@ -62,6 +63,13 @@ class DockerRunner:
     def container_spec(self, spec: RunSpec, job_dir: Path | str = "/var/lib/shuyu/jobs/JOB") -> dict:
         """kwargs for ``client.containers.run``; ``job_dir`` is the host dir holding spec.json/result."""
         memory = f"{spec.memory_mb + 512}m"  # DuckDB's memory_limit + the interpreter and Arrow buffers
+        volumes = {
+            str(Path(spec.scoped.root).resolve()): {"bind": DATA_DEST, "mode": "ro"},
+            str(WORKER_SOURCE): {"bind": WORKER_DEST, "mode": "ro"},
+            str(job_dir): {"bind": JOB_DEST, "mode": "rw"},
+        }
+        if self.settings.docker_worker_in_image:  # this install's path does not exist on the engine's host
+            del volumes[str(WORKER_SOURCE)]
         return {
             "image": self.settings.docker_image,
             "command": [
@@ -90,11 +98,7 @@ class DockerRunner:
             "ipc_mode": "none",
             "working_dir": "/tmp",
             "environment": dict(BASE_ENV),
-            "volumes": {
-                str(Path(spec.scoped.root).resolve()): {"bind": DATA_DEST, "mode": "ro"},
-                str(WORKER_SOURCE): {"bind": WORKER_DEST, "mode": "ro"},
-                str(job_dir): {"bind": JOB_DEST, "mode": "rw"},
-            },
+            "volumes": volumes,
             "ulimits": _ulimits(spec),
             "labels": {"shuyu.job": spec.job_id},
         }
@@ -120,6 +124,8 @@ class DockerRunner:
     def run(self, spec: RunSpec, cancelled: Callable[[], bool] = lambda: False) -> RunOutcome:
         client = self.client()
         start = time.monotonic()
+        if self.job_root is not None:
+            self.job_root.mkdir(parents=True, exist_ok=True)
         job_dir = Path(tempfile.mkdtemp(prefix="shuyu-job-", dir=self.job_root))
         container = None
         try:

@@ -176,6 +176,9 @@ def build_bwrap_argv(
         "sandbox",
         *_system_library_args(),
     ]
+    # The private /tmp first, the runtime after it: a runtime living under /tmp (a CI virtualenv) is then
+    # bound on top of the tmpfs instead of hidden under it.
+    argv += ["--size", str(tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
     for p in rt.ro_binds:
         argv += ["--ro-bind", p, p]
     for site in rt.site_dirs:
@@ -193,12 +196,6 @@ def build_bwrap_argv(
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(tmp_mb * 1024 * 1024),
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
         "--remount-ro",
         "/",
         "--chdir",

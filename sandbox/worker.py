@@ -159,6 +159,21 @@ def _fail(kind: str, message: str) -> int:
     return EXIT_ERROR
 
 
+def _load_engine() -> str | None:
+    """None when duckdb and pyarrow import; otherwise which one failed, how, and where it was looked for
+    (the runtime's own paths, never data): enough for an operator to see which bind is missing."""
+    for module in ("duckdb", "pyarrow.ipc"):
+        try:
+            __import__(module)
+        except Exception as exc:  # noqa: BLE001 - ImportError, or a missing shared library (OSError)
+            where = os.environ.get("PYTHONPATH", "") or "(no PYTHONPATH)"
+            return (
+                f"the sandbox could not load the engine: importing {module} failed ({type(exc).__name__}); "
+                f"searched {where[:150]}"
+            )
+    return None
+
+
 def main(argv: list[str]) -> int:
     spec_path = out_path = None
     args = list(argv)
@@ -170,13 +185,11 @@ def main(argv: list[str]) -> int:
             out_path = args.pop(0)
         else:
             return _fail("bad_spec", "unknown worker argument")
-    try:
-        # Import the engine before waiting for the spec: a runner may start this sandbox ahead of time, so
-        # the interpreter start-up and imports overlap with the previous job instead of delaying this one.
-        import duckdb  # noqa: F401
-        import pyarrow.ipc  # noqa: F401
-    except Exception:
-        return _fail("setup", "the sandbox could not load the engine")
+    # Import the engine before waiting for the spec: a runner may start this sandbox ahead of time, so
+    # the interpreter start-up and imports overlap with the previous job instead of delaying this one.
+    missing = _load_engine()
+    if missing:
+        return _fail("setup", missing)
     try:
         if spec_path:
             with open(spec_path, "rb") as fh:

@@ -17,13 +17,17 @@ if [ -z "${SHUYU_TEST_POSTGRES_URL:-}" ]; then
     done
     sleep 2
   fi
-  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  # The local server's default: user postgres, database test (created if missing; pg_test_db.py says why not).
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
+    && python3 scripts/pg_test_db.py "postgresql+psycopg://postgres@127.0.0.1:5432/test"; then
     export SHUYU_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     echo "PostgreSQL answers on 127.0.0.1:5432: store and API tests run on SQLite and PostgreSQL"
   else
     echo "no PostgreSQL on 127.0.0.1:5432: tests run on SQLite only"
   fi
 fi
+
+[ -n "${SHUYU_TEST_POSTGRES_URL:-}" ] && { python3 scripts/pg_test_db.py "$SHUYU_TEST_POSTGRES_URL" || exit 1; }
 
 echo "checking format and lint (ruff)..."
 ruff format --check .

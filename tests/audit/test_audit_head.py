@@ -115,3 +115,23 @@ def test_the_api_serves_the_head_and_checks_an_anchor(harness):
     wrong = f"{served['seq']}:{'0' * 64}"
     check = harness.client.get("/api/v1/audit/verify", params={"expect_head": wrong}, headers=supervisor)
     assert check.json()["ok"] is False and "anchor" in check.json()["reason"]
+
+
+def test_signing_the_same_head_twice_keeps_one_checkpoint(store, monkeypatch):
+    from audit import checkpoint as checkpoints
+    from registry.certificates import key_id, load_signing_key
+
+    key = load_signing_key(store.settings)
+    with store.uow() as session:
+        first = checkpoints.make(session, key, key_id(key), T0)
+    real_latest, calls = checkpoints.latest, []
+
+    def stale_then_real(session):  # the second signer looked before the first one committed
+        calls.append(1)
+        return None if len(calls) == 1 else real_latest(session)
+
+    monkeypatch.setattr(checkpoints, "latest", stale_then_real)
+    with store.uow() as session:
+        second = checkpoints.make(session, key, key_id(key), T0)
+    assert len(calls) == 2  # the insert collided and the stored checkpoint was returned
+    assert second.seq == first.seq == 5 and second.signature == first.signature
