@@ -165,10 +165,7 @@ def test_r23_revocation_refuses_jobs_until_re_registered(world, harness, clock):
     assert world.client.post("/api/v1/grants", json=grant, headers=implementer).status_code == 201
     sql = {"sql": "SELECT district, count(*) AS n FROM people GROUP BY district"}
     unregistered = world.client.post("/api/v1/jobs", json=sql, headers=analyst)
-    assert (
-        unregistered.status_code == 403
-        and "not registered (R8, A9)" in unregistered.json()["detail"]
-    )
+    assert unregistered.status_code == 403 and "not registered (R8, A9)" in unregistered.json()["detail"]
 
     code = world.register()
     pool = WorkerPool(harness.ctx, 1)

@@ -275,11 +275,7 @@ def test_r12_third_party_evidence_refused_on_conflict_of_interest(world, harness
         r = world.client.post(
             f"{PREFIX}/evidence", json={"dataset": "residents", "mode": "third_party"}, headers=headers
         )
-        assert (
-            r.status_code == 403
-            and who in r.json()["detail"]
-            and "R12" in r.json()["detail"]
-        )
+        assert r.status_code == 403 and who in r.json()["detail"] and "R12" in r.json()["detail"]
     entrust = {
         "third_party": "重庆数据存证服务有限公司",
         "reference": "存证委托 2025-001",
