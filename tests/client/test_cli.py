@@ -14,6 +14,7 @@ import sys
 from live_server import live_demo  # noqa: F401 - the module-scoped live demo fixture
 
 DISTRICT_COUNTS = "SELECT district, count(*) AS persons FROM persons GROUP BY district"
+ENTERPRISES = "SELECT industry, count(*) AS n FROM enterprises GROUP BY industry"
 
 
 def shuyu(live_demo, *args: str, env: dict | None = None, stdin: str | None = None):
@@ -50,10 +51,10 @@ def test_check_reads_sql_from_a_file_and_stdin(live_demo, tmp_path):
 
 
 def test_run_as_csv_then_jobs_result_gives_the_same_rows(live_demo, tmp_path):
-    done = shuyu(live_demo, "run", DISTRICT_COUNTS, "--format", "csv")
+    done = shuyu(live_demo, "run", ENTERPRISES, "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert len(rows) == 38 and sum(int(r["persons"]) for r in rows) == 3000
+    assert rows and all(int(r["n"]) >= 10 for r in rows)
     listed = json.loads(shuyu(live_demo, "jobs", "list").stdout)
     job_id = listed[0]["id"]
     out = tmp_path / "result.parquet"
@@ -61,7 +62,7 @@ def test_run_as_csv_then_jobs_result_gives_the_same_rows(live_demo, tmp_path):
     assert again.returncode == 0, again.stderr
     import pyarrow.parquet as pq
 
-    assert pq.read_table(out).num_rows == 38
+    assert pq.read_table(out).num_rows == len(rows)
 
 
 def test_refused_run_exits_3_and_names_the_column_and_hint(live_demo):

@@ -20,10 +20,12 @@ def client(live_demo):
 
 
 def test_check_allows_and_shows_the_sql_that_would_run(client):
-    verdict = client.check(DISTRICT_COUNTS)
+    verdict = client.check(ENTERPRISES)
     assert verdict.allowed and verdict.violations == []
-    assert "COUNT(DISTINCT" in verdict.rewritten_sql  # the hidden unit count the gate needs
-    assert verdict.output_columns == ["district", "persons"]
+    assert "COUNT(DISTINCT" in verdict.rewritten_sql  # the hidden unit count the k-only gate needs
+    assert verdict.output_columns == ["industry", "n"] and verdict.epsilon is None
+    dp = client.check(DISTRICT_COUNTS)  # the population grant runs under DP: the dry run prices it
+    assert dp.allowed and dp.epsilon and dp.epsilon > 0
 
 
 def test_a_denied_query_raises_a_typed_refusal_with_rule_column_clause_and_hint(client):
@@ -39,16 +41,22 @@ def test_a_denied_query_raises_a_typed_refusal_with_rule_column_clause_and_hint(
 
 
 def test_run_returns_rows_arrow_and_pandas(client):
-    result = client.run(DISTRICT_COUNTS, wait=120)
+    result = client.run(ENTERPRISES, wait=120)
     assert result.job["state"] == "succeeded"
     rows = result.rows
-    assert len(rows) == 38 and sum(r["persons"] for r in rows) == 3000
+    assert rows and all(r["n"] >= 10 for r in rows)  # k-only: small groups never leave
     table = result.to_arrow()
-    assert table.column_names == ["district", "persons"]
+    assert table.column_names == ["industry", "n"]
     frame = result.to_pandas()
-    assert list(frame.columns) == ["district", "persons"] and int(frame["persons"].sum()) == 3000
+    assert list(frame.columns) == ["industry", "n"] and int(frame["n"].sum()) == sum(r["n"] for r in rows)
     again = client.result(result.job["id"])  # a later download of the same job gives the same table
     assert again.to_arrow().equals(table)
+
+
+def test_a_dp_run_returns_every_district_with_its_epsilon(client):
+    result = client.run(DISTRICT_COUNTS, wait=120)
+    assert result.job["dp"]["epsilon"] > 0 and len(result.rows) == 38
+    assert all(isinstance(r["persons"], int) for r in result.rows)  # geometric noise: integer counts
 
 
 def test_jobs_grants_and_budget(client):
@@ -70,7 +78,7 @@ def test_the_result_of_an_unknown_job_is_not_found_and_a_held_job_is_not_release
     with pytest.raises(shuyu.ShuyuError) as missing:
         client.result("no-such-job")
     assert missing.value.status == 404
-    held = "SELECT district, '11010519491231002X' AS note, count(*) AS n FROM persons GROUP BY district"
+    held = "SELECT industry, '11010519491231002X' AS note, count(*) AS n FROM enterprises GROUP BY industry"
     with pytest.raises(JobFailed) as failed:
         client.run(held, wait=120)
     assert failed.value.code == "held_for_review" and failed.value.exit_code == 4
