@@ -1,5 +1,6 @@
 """The disclosure auditor and the release side of issue 10 on the real path: checker → sandbox → gate →
-auditor → release, on the demo's k-only population grant (k = 10, DP off).
+auditor → release. The demo's population grant runs under DP, so the attacker here is a second operator
+holding a k-only grant on persons by a written exception (k = 10, DP off): what remains without DP.
 
 Each attack is a pair of permitted queries whose populations differ by one person: the second is held for
 a supervisor, its data is not downloadable, the review queue shows it, and the audit log has the hit.
@@ -21,11 +22,38 @@ from sandbox.store import DisclosurePopulationRow
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
+WHY = "统计局委托的季度收入通报需要精确到元的区县汇总，DP 噪声不被委托方接受"
+K_ONLY = {
+    "dataset": "population",
+    "purpose": "收入结构分析（k-only 例外）",
+    "valid_from": "2025-01-01",
+    "valid_to": "2026-12-31",
+    "privacy_unit": "person_id",
+    "k": 10,
+    "columns": {
+        "persons": {
+            "person_id": "join",
+            "district": "group",
+            "street": "group",
+            "gender": "group",
+            "age": "group",
+            "income": "aggregate",
+        }
+    },
+    "k_only_exceptions": {"persons.income": WHY},
+}
+
+
 @pytest.fixture
 def demo(harness):
-    tokens = seed(harness.ctx, scale=3000)
-    pool = WorkerPool(harness.ctx, 1)
-    return harness, {role: harness.auth(token) for role, token in tokens.items()}, pool
+    tokens = {role: harness.auth(token) for role, token in seed(harness.ctx, scale=3000).items()}
+    tokens["operator"] = harness.auth(harness.user("operator", username="op2", org="渝州数据科技有限公司"))
+    org = harness.client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
+    made = harness.client.post(
+        "/api/v1/grants", json={**K_ONLY, "organization_id": org}, headers=tokens["implementer"]
+    )
+    assert made.status_code == 201, made.text
+    return harness, tokens, WorkerPool(harness.ctx, 1)
 
 
 def run(harness, headers, pool, sql) -> dict:
@@ -192,7 +220,7 @@ def test_two_labels_of_an_uploaded_table_that_differ_by_one_person_are_held(demo
     confirmed = client.put(f"{base}/labels/columns", json=[{"name": "l1"}], headers=tokens["operator"])
     assert confirmed.status_code == 200, confirmed.text
     register_demo_datasets(
-        harness.ctx, registrar_user="registrar", source_user="analyst", dataset_names=["crm_labels"]
+        harness.ctx, registrar_user="registrar", source_user="op2", dataset_names=["crm_labels"]
     )
     org = client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
     grant = client.post(
