@@ -98,7 +98,11 @@ def test_runtime_error_probes_succeed_whatever_the_hidden_condition(demo):
         # never failed
         assert job["state"] in ("succeeded", "held_for_review"), (sql, job["state"])
         assert job["error_kind"] is None
-        assert job["state"] == "held_for_review" or job["gate"]["rows_out"] > 0, (sql, job["state"], job["gate"])
+        assert job["state"] == "held_for_review" or job["gate"]["rows_out"] > 0, (
+            sql,
+            job["state"],
+            job["gate"],
+        )
 
 
 def test_conditional_aggregate_releases_only_rows_whose_cells_meet_k(demo):
