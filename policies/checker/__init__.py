@@ -27,7 +27,7 @@ from policies.checker.parse import parse, statement_type
 from policies.checker.populations import populations
 from policies.checker.qualify_columns import qualify_columns
 from policies.checker.resolve_tables import resolve_tables
-from policies.checker.rewrite import rewrite
+from policies.checker.rewrite import generate, rewrite
 from policies.checker.runtime_errors import runtime_errors
 from policies.checker.scopes import scopes
 from policies.checker.unit_labels import unit_labels
@@ -48,6 +48,7 @@ RULES = (
     runtime_errors,
     rewrite,
     populations,
+    generate,
 )
 
 __all__ = ["check", "RULES"]

@@ -3,11 +3,11 @@ rewrite added, ``ARRAY_AGG(DISTINCT u) AS __shuyu_pop_<i>`` lists the privacy un
 
 The lists are computed in the sandbox and returned as hidden columns; the trusted host turns them into
 compact bitmaps and compares them with earlier releases (``sandbox/disclosure.py``). Like every
-``__shuyu_`` column they never leave. Runs after ``rewrite`` and regenerates the checked SQL.
+``__shuyu_`` column they never leave. Runs after ``rewrite``; ``generate`` then writes the checked SQL.
 
 >>> from policies.checker import RULES
->>> [rule.__name__ for rule in RULES][-2:]
-['rewrite', 'populations']
+>>> [rule.__name__ for rule in RULES][-3:]
+['rewrite', 'populations', 'generate']
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from policies.checker.context import HIDDEN_PREFIX, Context
-from policies.checker.parse import deep_stack
 
 _DUCKDB = Dialect.get_or_raise("duckdb")
 UNITS = f"{HIDDEN_PREFIX}_units_"
@@ -58,8 +57,6 @@ def populations(ctx: Context) -> None:
                 added.append(alias)
     ctx.population_columns = tuple(added)
     ctx.unit_space = "|".join(sorted({g.privacy_unit.lower() for g in ctx.used.values()}))
-    with deep_stack():
-        ctx.checked_sql = _DUCKDB.generator(comments=False).generate(ctx.tree, copy=False)
 
 
 def _leaf_selects(tree: exp.Expression) -> list[exp.Select]:

@@ -73,7 +73,7 @@ def _hidden(ctx: Context, scope: Scope, names: count) -> list[str]:
 
 def rewrite(ctx: Context) -> None:
     """Add ``COUNT(DISTINCT unit) AS __shuyu_units_<i>`` to the outermost SELECT(s) of aggregate queries,
-    cap row-level queries with ``LIMIT``, and regenerate ``ctx.checked_sql``."""
+    and cap row-level queries with ``LIMIT`` (:func:`generate` regenerates the SQL afterwards)."""
     root = ctx.root
     first = root
     while first.set_operation_scopes:
@@ -96,6 +96,11 @@ def rewrite(ctx: Context) -> None:
         existing = int(limit.expression.this) if limit is not None else None
         cap = ctx.row_cap if existing is None else min(existing, ctx.row_cap)
         tree.set("limit", exp.Limit(expression=exp.Literal.number(cap)))
+
+
+def generate(ctx: Context) -> None:
+    """Regenerate ``ctx.checked_sql`` from the checked tree, once, after every rewriting pass (never the raw
+    text: comments and formatting are dropped)."""
     with deep_stack():
         ctx.checked_sql = _DUCKDB.generator(comments=False).generate(ctx.tree, copy=False)
 

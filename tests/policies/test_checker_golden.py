@@ -32,7 +32,12 @@ ALLOWED = [c for c in load_cases() if c.expect == "allow"]
 def _result(case) -> dict:
     grants, catalog = (f() for f in GRANTS[case.grant])
     q = check(case.sql, grants, catalog)
-    return {"sql": q.sql, "output_columns": list(q.output_columns), "unit_columns": list(q.unit_columns)}
+    return {
+        "sql": q.sql,
+        "output_columns": list(q.output_columns),
+        "unit_columns": list(q.unit_columns),
+        "population_columns": list(q.population_columns),
+    }
 
 
 def _value(type_: str, name: str, i: int):
@@ -73,11 +78,12 @@ def test_rewrite_matches_golden_and_runs(case, db):
     assert got == golden[case.id]
     cursor = db.execute(got["sql"])
     names = [d[0] for d in cursor.description]
-    assert names == got["output_columns"] + got["unit_columns"]
+    assert names == got["output_columns"] + got["unit_columns"] + got["population_columns"]
     rows = cursor.fetchall()
     if got["unit_columns"]:
         for row in rows:
-            units = row[len(got["output_columns"]) :]
+            start = len(got["output_columns"])
+            units = row[start : start + len(got["unit_columns"])]
             assert all(isinstance(u, int) and u >= 0 for u in units)
         assert " CAST(" not in got["sql"], "every cast is a TRY_CAST"
 
