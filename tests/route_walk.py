@@ -56,6 +56,23 @@ def served_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[Ser
         )
 
 
+def access_labels(dependant: Dependant) -> set[str]:
+    """The labels of the route's access declarations: ``public``, ``authenticated`` or the admitted roles
+    joined by ``+`` (``implementer+operator (verified)``)."""
+    found = {label} if (label := getattr(dependant.call, ACCESS_MARK, None)) else set()
+    for sub in dependant.dependencies:
+        found |= access_labels(sub)
+    return found
+
+
+def admits(labels: set[str], role: str) -> bool:
+    """Whether a caller holding ``role`` gets past the route's declarations (verification aside)."""
+    return all(
+        label in ("public", "authenticated") or role in label.removesuffix(" (verified)").split("+")
+        for label in labels
+    )
+
+
 def declares_access(dependant: Dependant) -> bool:
     """True if one of the route's dependencies (at any depth) is a ``gateway.auth`` access declaration."""
     return any(getattr(d.call, ACCESS_MARK, None) or declares_access(d) for d in dependant.dependencies)
