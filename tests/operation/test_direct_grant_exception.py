@@ -10,7 +10,7 @@ TERMS = {
     "valid_from": "2025-01-01",
     "valid_to": "2026-12-31",
     "privacy_unit": "person_id",
-    "columns": {"persons": {"person_id": "join", "district": "group", "income": "aggregate"}},
+    "columns": {"persons": {"person_id": "join", "district": "group"}},
 }
 EXCEPTIONS = "/api/v1/audit/events?kind=grant.direct_exception"
 
