@@ -67,7 +67,7 @@ def test_a2_averaging_repeated_queries_is_stopped_by_the_budget_and_recovers_no_
             refused = job_a if status_a != 202 else job_b
             break
         samples[targets[round_ % 3][0]].append(rows_a[0]["s"] - rows_b[0]["s"])
-    assert refused is not None and refused["error"]["code"] == "budget_exceeded", refused
+    assert refused is not None and refused["code"] == "budget_exceeded", refused
     hits = sum(recovered(float(np.mean(samples[t[0]])), t[4]) for t in targets if samples[t[0]])
     assert sum(len(v) for v in samples.values()) >= 15  # the attacker spent the whole budget
     assert hits <= 1, f"{hits} of 3 averaged estimates within ±5%"
@@ -157,4 +157,4 @@ def test_a34_uploaded_labels_cannot_single_out_a_person(harness):
         tagged = [float(r["s"]) for r in rows if r.get("tag") == "a"]
         assert not any(recovered(v, income) for v in tagged), "the labelled person's income was recovered"
     else:
-        assert status == 422 and job["error"]["rule"] == "dp_join", job
+        assert status == 422 and job["rule"] == "dp_join", job

@@ -22,7 +22,7 @@ def test_out_of_range_cursor_is_a_422_naming_it(harness, after_seq):
     response = events(harness, supervisor, after_seq=after_seq)
     assert response.status_code == 422, response.text
     assert "after_seq" in response.text
-    assert str(after_seq) not in response.json()["error"]["message"]  # the value is not echoed back
+    assert str(after_seq) not in response.json()["detail"]  # the value is not echoed back
 
 
 def test_cursor_at_the_edges_pages_normally(harness):

@@ -18,7 +18,7 @@ def test_a38_no_annual_report_for_a_part_year(harness, clock):
     aid = w.filed_agreement(start=date(2026, 12, 15), end=date(2028, 12, 14))["agreement"]["id"]
     set_day(clock, date(2027, 1, 10))
     r = w.post(f"agreements/{aid}/reports", "operator", REPORT | {"year": 2026}, expect=422)
-    assert r["error"]["field"] == "year" and "entirely" in r["error"]["message"]
+    assert r["field"] == "year" and "entirely" in r["detail"]
     set_day(clock, date(2028, 1, 10))
     assert (
         w.post(f"agreements/{aid}/reports", "operator", REPORT | {"year": 2027}, expect=201)["year"] == 2027

@@ -74,8 +74,8 @@ def test_refused_attack_creates_no_job_and_releases_nothing(demo, sql, rule):
     harness, tokens, pool = demo
     response = harness.client.post("/api/v1/jobs", json={"sql": sql}, headers=tokens["operator"])
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["rule"] == rule
-    assert response.json()["error"]["hint"]
+    assert response.json()["rule"] == rule
+    assert response.json()["hint"]
     assert harness.client.get("/api/v1/jobs", headers=tokens["operator"]).json() == []
     assert not pool.run_once("attack-worker")
 
