@@ -11,6 +11,7 @@ Two forms of such a copy:
   the published public key, then verifies the chain with it as the anchor: a truncation or rewrite of any
   event up to it is detected.
 
+>>> from datetime import UTC
 >>> print(document(seq=3, hash="abcd", at=datetime(2025, 1, 2, 2, 0, tzinfo=UTC), key_id="k1"))
 {"at":"2025-01-02T02:00:00.000000Z","hash":"abcd","key_id":"k1","seq":3,"type":"shuyu.audit.checkpoint","v":1}
 >>> parse_anchor("3:" + "AB" * 32)[0]

@@ -13,11 +13,40 @@ from gateway.workers import WorkerPool
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
+# The demo's own population grant runs under DP; these attacks target the weaker k-only path, so the
+# attacker holds a k-only grant on persons (an audited exception to the grade-driven default, A2/A35).
+K_ONLY = {
+    "dataset": "population",
+    "purpose": "收入结构分析（k-only 例外）",
+    "valid_from": "2025-01-01",
+    "valid_to": "2026-12-31",
+    "privacy_unit": "person_id",
+    "k": 10,
+    "columns": {
+        "persons": {
+            "person_id": "join",
+            "district": "group",
+            "street": "group",
+            "gender": "group",
+            "age": "group",
+            "income": "aggregate",
+        },
+        "households": {"hh_id": "join", "person_id": "join", "district": "group", "size": "aggregate"},
+    },
+    "k_only_exceptions": {"persons.income": "统计局委托的季度收入通报需要精确汇总，DP 噪声不被委托方接受"},
+}
+
+
 @pytest.fixture
 def demo(harness):
-    tokens = seed(harness.ctx, scale=2000)
-    pool = WorkerPool(harness.ctx, 1)
-    return harness, {role: harness.auth(token) for role, token in tokens.items()}, pool
+    tokens = {role: harness.auth(token) for role, token in seed(harness.ctx, scale=2000).items()}
+    tokens["operator"] = harness.auth(harness.user("operator", username="op2", org="渝州数据科技有限公司"))
+    org = harness.client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
+    made = harness.client.post(
+        "/api/v1/grants", json={**K_ONLY, "organization_id": org}, headers=tokens["implementer"]
+    )
+    assert made.status_code == 201, made.text
+    return harness, tokens, WorkerPool(harness.ctx, 1)
 
 
 def _run(harness, headers, pool, sql) -> tuple[dict, list[dict]]:

@@ -172,9 +172,7 @@ def test_r16_change_correction_and_cancellation_walk_the_procedure(world, clock,
 def test_illegal_transitions_are_409_naming_the_current_state(world):
     app = world.apply("first")
     for action in ("approve", "publish", "issue"):
-        error = world.step(app["id"], action, {"reason": "x"} if action == "approve" else None, expect=409)[
-            "error"
-        ]
+        error = world.step(app["id"], action, {"reason": "x"} if action == "approve" else None, expect=409)
         assert error["code"] == "invalid_transition" and error["current_state"] == "submitted"
     world.step(app["id"], "accept")
     assert world.step(app["id"], "accept", expect=409)["current_state"] == "accepted"
