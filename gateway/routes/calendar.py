@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit.query import list_events
+from audit.query import MAX_SEQ, list_events
 from common import calendar_store, workdays
 from common.types import Principal, Role
 from common.workdays import CalendarDay, DayKind, YearSchedule
@@ -126,7 +126,7 @@ def deadline(
 
 @router.get("/alerts", response_model=list[AlertPublic])
 def alerts(
-    ctx: Ctx, _: CalendarAdmin, after_seq: Annotated[int | None, Query(ge=0)] = None
+    ctx: Ctx, _: CalendarAdmin, after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None
 ) -> list[AlertPublic]:
     """Deadlines computed without an official schedule: which years, after which action (oldest first)."""
     with ctx.uow() as session:

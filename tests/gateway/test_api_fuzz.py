@@ -36,6 +36,7 @@ CALLERS = {
     "implementer": "implementer",
     "operator": "operator",
     "supervisor": "supervisor",
+    "admin": "admin",
 }
 
 
@@ -59,8 +60,21 @@ def seeded_app(directory):
     clock = FixedClock()  # the demo's working-day deadlines must not depend on today's date
     ctx = AppContext.build(settings_, clock=clock)
     tokens = seed(ctx, scale=300)
+    tokens["admin"] = _admin_token(ctx)  # the demo has no administrator; admin routes need one to be fuzzed
     ctx.close()
     return create_app(settings_, clock=clock, start_workers=False), tokens
+
+
+def _admin_token(ctx) -> str:
+    from gateway import identity
+
+    now = ctx.clock.now()
+    with ctx.uow() as session:
+        org = identity.list_organizations(session)[0].name
+        identity.create_user(
+            session, username="fuzz-admin", organization=org, roles=["admin"], verified=True, now=now
+        )
+        return identity.create_token(session, "fuzz-admin", name="fuzz", now=now)
 
 
 @pytest.fixture(scope="module")
