@@ -11,6 +11,7 @@ import shutil
 
 import duckdb
 import pytest
+from k_only_grant import k_only_operator
 
 from audit.store import AuditEventRow
 from catalog import service as catalog_service
@@ -22,37 +23,10 @@ from sandbox.store import DisclosurePopulationRow
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
-WHY = "统计局委托的季度收入通报需要精确到元的区县汇总，DP 噪声不被委托方接受"
-K_ONLY = {
-    "dataset": "population",
-    "purpose": "收入结构分析（k-only 例外）",
-    "valid_from": "2025-01-01",
-    "valid_to": "2026-12-31",
-    "privacy_unit": "person_id",
-    "k": 10,
-    "columns": {
-        "persons": {
-            "person_id": "join",
-            "district": "group",
-            "street": "group",
-            "gender": "group",
-            "age": "group",
-            "income": "aggregate",
-        }
-    },
-    "k_only_exceptions": {"persons.income": WHY},
-}
-
-
 @pytest.fixture
 def demo(harness):
     tokens = {role: harness.auth(token) for role, token in seed(harness.ctx, scale=3000).items()}
-    tokens["operator"] = harness.auth(harness.user("operator", username="op2", org="渝州数据科技有限公司"))
-    org = harness.client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
-    made = harness.client.post(
-        "/api/v1/grants", json={**K_ONLY, "organization_id": org}, headers=tokens["implementer"]
-    )
-    assert made.status_code == 201, made.text
+    tokens["operator"] = k_only_operator(harness, tokens)
     return harness, tokens, WorkerPool(harness.ctx, 1)
 
 

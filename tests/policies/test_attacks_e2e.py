@@ -6,6 +6,7 @@ it carries no bit; a conditional aggregate releases a value only where both of i
 import shutil
 
 import pytest
+from k_only_grant import k_only_operator
 
 from gateway.demo import seed
 from gateway.workers import WorkerPool
@@ -13,39 +14,14 @@ from gateway.workers import WorkerPool
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
-# The demo's own population grant runs under DP; these attacks target the weaker k-only path, so the
-# attacker holds a k-only grant on persons (an audited exception to the grade-driven default, A2/A35).
-K_ONLY = {
-    "dataset": "population",
-    "purpose": "收入结构分析（k-only 例外）",
-    "valid_from": "2025-01-01",
-    "valid_to": "2026-12-31",
-    "privacy_unit": "person_id",
-    "k": 10,
-    "columns": {
-        "persons": {
-            "person_id": "join",
-            "district": "group",
-            "street": "group",
-            "gender": "group",
-            "age": "group",
-            "income": "aggregate",
-        },
-        "households": {"hh_id": "join", "person_id": "join", "district": "group", "size": "aggregate"},
-    },
-    "k_only_exceptions": {"persons.income": "统计局委托的季度收入通报需要精确汇总，DP 噪声不被委托方接受"},
-}
-
-
 @pytest.fixture
 def demo(harness):
     tokens = {role: harness.auth(token) for role, token in seed(harness.ctx, scale=2000).items()}
-    tokens["operator"] = harness.auth(harness.user("operator", username="op2", org="渝州数据科技有限公司"))
-    org = harness.client.get("/api/v1/me", headers=tokens["operator"]).json()["organization_id"]
-    made = harness.client.post(
-        "/api/v1/grants", json={**K_ONLY, "organization_id": org}, headers=tokens["implementer"]
-    )
-    assert made.status_code == 201, made.text
+    # the demo's population grant runs under DP: these attacks target the weaker k-only path
+    households = {
+        "households": {"hh_id": "join", "person_id": "join", "district": "group", "size": "aggregate"}
+    }
+    tokens["operator"] = k_only_operator(harness, tokens, households)
     return harness, tokens, WorkerPool(harness.ctx, 1)
 
 
